@@ -1,0 +1,49 @@
+"""IO manager that stores asset values as bundles (Parquet frames + JSON metadata), atomically.
+
+Outputs land under ``<base_dir>/<asset key>/`` (``/<partition key>`` for partitioned assets):
+one Parquet file per frame, readable with any Parquet tool, and ``bundle.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
+from upath import UPath
+
+from synth_assets.storage import load_bundle, save_bundle
+from synth_assets.tabular.split import TableSplit
+from synth_assets.tabular.synthesizers import SyntheticTable
+
+BUNDLE_TYPES = {cls.__name__: cls for cls in (TableSplit, SyntheticTable)}
+DEFAULT_OUTPUT_DIR = "outputs"
+
+
+def default_output_dir() -> str:
+    return os.environ.get("SYNTH_ASSETS_OUTPUT_DIR", DEFAULT_OUTPUT_DIR)
+
+
+class BundleIOManager(UPathIOManager):
+    extension = ""
+
+    def dump_to_path(self, context: OutputContext, obj, path: UPath) -> None:
+        kind = type(obj).__name__
+        if kind not in BUNDLE_TYPES:
+            raise TypeError(f"{context.asset_key.to_user_string()}: cannot store a {kind}; "
+                            f"supported: {sorted(BUNDLE_TYPES)}")
+        frames, meta = obj.to_bundle()
+        save_bundle(Path(path), frames, {"type": kind, "fields": meta})
+
+    def load_from_path(self, context: InputContext, path: UPath):
+        frames, meta = load_bundle(Path(path))
+        return BUNDLE_TYPES[meta["type"]].from_bundle(frames, meta["fields"])
+
+
+class BundleIOManagerFactory(ConfigurableIOManagerFactory):
+    """Stores asset values under ``base_dir`` (env ``SYNTH_ASSETS_OUTPUT_DIR``, default ./outputs)."""
+
+    base_dir: str = DEFAULT_OUTPUT_DIR
+
+    def create_io_manager(self, context) -> BundleIOManager:
+        return BundleIOManager(base_path=UPath(Path(self.base_dir).expanduser().resolve()))

@@ -1,0 +1,79 @@
+"""Atomic persistence of named data frames plus JSON metadata ("bundles").
+
+A bundle is a directory holding one Parquet file per frame and ``bundle.json`` with the
+metadata. Bundles are written into a temporary sibling directory and swapped into place with
+``os.replace``, so a reader sees either the previous complete bundle or the new complete one,
+never a half-written directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+BUNDLE_FILE = "bundle.json"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    """Move a complete ``staging`` directory to ``target``, replacing any previous one."""
+    if target.exists():
+        trash = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
+        os.replace(target, trash)
+        os.replace(staging, target)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+
+
+def save_bundle(path: Path, frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
+    """Atomically write ``frames`` (as Parquet) and ``meta`` (as JSON) to directory ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        for name, frame in frames.items():
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+        manifest = {"frames": sorted(frames), "meta": meta}
+        (staging / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, default=str))
+        _replace_dir(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def load_bundle(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Read a bundle written by :func:`save_bundle`."""
+    path = Path(path)
+    manifest_path = path / BUNDLE_FILE
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"No bundle at {path} (missing {BUNDLE_FILE}); materialize it first.")
+    manifest = json.loads(manifest_path.read_text())
+    frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in manifest["frames"]}
+    return frames, manifest["meta"]

@@ -1,0 +1,1 @@
+"""Tabular lane, pure logic: sources, splits and SDV synthesizers (no Dagster imports)."""
