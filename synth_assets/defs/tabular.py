@@ -102,7 +102,9 @@ def real_table(context: AssetExecutionContext, config: RealTableConfig) -> Table
     }
     if real.task_type != "regression":
         balance = split.train[real.target].value_counts(normalize=True).sort_index()
-        metadata["train_class_shares"] = MetadataValue.json({str(k): round(float(v), 4) for k, v in balance.items()})
+        metadata["train_class_shares"] = MetadataValue.json(
+            {str(k): round(float(v), 4) for k, v in balance.items()}
+        )
     context.add_output_metadata(metadata)
     return split
 

@@ -56,7 +56,9 @@ def build_expectations(train: pd.DataFrame, expected_rows: int, n_synthetic_rows
     kinds = column_kinds(train)
     for column in train.columns:
         values = train[column]
-        expectations.append(gxe.ExpectColumnValuesToBeOfType(column=column, type_=gx_type_name(values.dtype)))
+        expectations.append(
+            gxe.ExpectColumnValuesToBeOfType(column=column, type_=gx_type_name(values.dtype))
+        )
         null_rate = float(values.isna().mean())
         if null_rate == 0:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
@@ -73,7 +75,9 @@ def build_expectations(train: pd.DataFrame, expected_rows: int, n_synthetic_rows
             low, high = present.min(), present.max()
             if kinds[column] == "numerical":
                 low, high = float(low), float(high)
-            expectations.append(gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high))
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+            )
         else:
             categories = pd.unique(present).tolist()
             if len(categories) <= max(MIN_CATEGORIES_CHECKED, MAX_CATEGORY_SHARE * len(present)):

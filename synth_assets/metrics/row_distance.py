@@ -192,7 +192,10 @@ def nearest_distances(
         for lo in range(0, len(queries), chunk):
             hi = min(lo + chunk, len(queries))
             sums = _block_distance_sums(enc, lo, hi)
-            values = torch.topk(sums, k, dim=1, largest=False).values if k > 1 else sums.min(dim=1, keepdim=True).values
+            if k == 1:
+                values = sums.min(dim=1, keepdim=True).values
+            else:
+                values = torch.topk(sums, k, dim=1, largest=False).values
             out[lo:hi] = values.numpy() / enc.n_columns
     return np.clip(out, 0.0, None)
 

@@ -1,0 +1,41 @@
+"""The README's run command path: `dagster job execute -j synth_all` in a subprocess on a real
+SQLite instance (multiprocess executor), then the run, materializations and check results are
+read back from that instance, as the UI would show them."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_synth_all_job_from_the_cli(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTH_ASSETS_OUTPUT_DIR": str(tmp_path / "out")}
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute",
+         "-m", "synth_assets.definitions", "-j", "synth_all"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (tmp_path / "out" / "tabular_synth" / "data.parquet").exists()
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].status == DagsterRunStatus.SUCCESS
+        for key in ("real_table", "tabular_synth"):
+            assert instance.get_latest_materialization_event(AssetKey(key)) is not None
+        for name in ("tstr", "dcr", "data_quality"):
+            record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                [AssetCheckKey(AssetKey("tabular_synth"), name)]
+            )[AssetCheckKey(AssetKey("tabular_synth"), name)]
+            evaluation = record.event.dagster_event.event_specific_data
+            assert evaluation.passed, (name, evaluation.metadata)

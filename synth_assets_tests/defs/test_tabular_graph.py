@@ -1,0 +1,159 @@
+"""The tabular lane in-process: materializations, blocking checks, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, asset, build_op_context, materialize
+
+from synth_assets.defs.io_manager import BundleIOManagerFactory
+from synth_assets.defs.tabular import (
+    DCRCheckConfig,
+    TSTRCheckConfig,
+    data_quality_check,
+    dcr_check,
+    tabular_assets,
+    tabular_checks,
+    tstr_check,
+)
+from synth_assets.storage import load_bundle
+from synth_assets.tabular.synthesizers import NO_FORMAL_GUARANTEE, SyntheticTable
+
+
+@asset
+def downstream_of_synth(tabular_synth: SyntheticTable) -> None:
+    """Stands in for every consumer of tabular_synth (anchored mix, exports)."""
+
+
+def _run(tmp_path, run_config=None, extra=(), instance=None):
+    return materialize(
+        [*tabular_assets, *tabular_checks, *extra],
+        run_config=run_config or {},
+        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def _checks(result):
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.mark.slow
+def test_default_lane_passes_all_checks(tmp_path):
+    result = _run(tmp_path)
+    assert result.success
+    checks = _checks(result)
+    assert set(checks) == {"tstr", "dcr", "data_quality"}
+    assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
+    tstr = checks["tstr"].metadata
+    assert {"tstr_score", "trtr_score", "tstr_ratio", "metric", "threshold", "baseline"} <= set(tstr)
+    assert tstr["tstr_ratio"].value >= 0.90 and tstr["metric"].value == "roc_auc"
+    dcr = checks["dcr"].metadata
+    assert {"dcr_share", "exact_match_share", "median_dcr", "n_rows_compared", "threshold"} <= set(dcr)
+    assert dcr["privacy_guarantee"].value == NO_FORMAL_GUARANTEE
+    assert checks["data_quality"].metadata["n_failed"].value == 0
+    # outputs land as Parquet bundles under the IO manager's base directory
+    frames, meta = load_bundle(tmp_path / "out" / "tabular_synth")
+    assert len(frames["data"]) == 398 and meta["type"] == "SyntheticTable"
+    frames, _ = load_bundle(tmp_path / "out" / "real_table")
+    assert (len(frames["train"]), len(frames["holdout"])) == (398, 171)
+
+
+@pytest.mark.slow
+def test_failing_blocking_check_stops_downstream(tmp_path):
+    instance = DagsterInstance.ephemeral()
+    result = _run(
+        tmp_path,
+        run_config={"ops": {"tabular_synth_tstr": {"config": {"threshold": 1.01}}}},
+        extra=[downstream_of_synth],
+        instance=instance,
+    )
+    assert not result.success
+    checks = _checks(result)
+    assert checks["tstr"].passed is False and checks["dcr"].passed and checks["data_quality"].passed
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    # the checked asset itself is stored; nothing downstream of it runs
+    assert materialized == {AssetKey("real_table"), AssetKey("tabular_synth")}
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "tabular_synth" in started and "downstream_of_synth" not in started
+    logs = [record.user_message for record in instance.all_logs(result.run_id)]
+    assert any("Dependencies for step downstream_of_synth failed: ['tabular_synth_tstr']" in m for m in logs)
+
+
+@pytest.mark.slow
+def test_csv_source_with_mixed_types(tmp_path, mixed_table):
+    path = tmp_path / "people.csv"
+    mixed_table.to_csv(path, index=False)
+    result = _run(tmp_path, run_config={"ops": {
+        "real_table": {"config": {"source": str(path), "target": "label"}},
+        "tabular_synth": {"config": {"num_rows": 200}},
+    }})
+    checks = _checks(result)
+    assert set(checks) == {"tstr", "dcr", "data_quality"}
+    assert checks["data_quality"].passed, checks["data_quality"].metadata
+    frames, _ = load_bundle(tmp_path / "out" / "tabular_synth")
+    data = frames["data"]
+    assert len(data) == 200 and pd.api.types.is_datetime64_any_dtype(data["joined"])
+    assert data["member"].dtype == bool
+
+
+def test_bad_input_fails_with_clear_error_and_leaves_nothing(tmp_path):
+    result = _run(tmp_path, run_config={"ops": {
+        "real_table": {"config": {"source": str(tmp_path / "nope.csv"), "target": "y"}}}})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "data file not found" in str(failure.event_specific_data.error)
+    assert not (tmp_path / "out" / "real_table").exists()
+    assert not list((tmp_path / "out").glob("**/*.parquet")) if (tmp_path / "out").exists() else True
+
+
+def test_allowed_data_dir_from_environment(tmp_path, monkeypatch, mixed_table):
+    outside = tmp_path / "outside.csv"
+    mixed_table.to_csv(outside, index=False)
+    (tmp_path / "allowed").mkdir()
+    monkeypatch.setenv("SYNTH_ASSETS_DATA_DIR", str(tmp_path / "allowed"))
+    result = _run(tmp_path, run_config={"ops": {
+        "real_table": {"config": {"source": str(outside), "target": "label"}}}})
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "outside the allowed data directory" in str(failure.event_specific_data.error)
+
+
+# ---- the checks' verdicts on known-bad synthetic tables --------------------------------------
+
+def _as_synthetic(frame: pd.DataFrame) -> SyntheticTable:
+    return SyntheticTable(frame, "test", 0, None, len(frame), NO_FORMAL_GUARANTEE, 0.0, 0.0)
+
+
+def test_copy_of_train_fails_dcr(breast_cancer_split):
+    result = dcr_check(build_op_context(), config=DCRCheckConfig(),
+                       tabular_synth=_as_synthetic(breast_cancer_split.train), real_table=breast_cancer_split)
+    assert result.passed is False
+    assert result.metadata["dcr_share"].value > 0.55
+    assert result.metadata["exact_match_share"].value == 1.0
+
+
+def test_random_noise_fails_tstr(breast_cancer_split):
+    train = breast_cancer_split.train
+    rng = np.random.default_rng(1)
+    noise = pd.DataFrame({c: rng.uniform(train[c].min(), train[c].max(), len(train)) for c in train.columns})
+    noise["target"] = rng.integers(0, 2, len(train))
+    result = tstr_check(build_op_context(), config=TSTRCheckConfig(),
+                        tabular_synth=_as_synthetic(noise), real_table=breast_cancer_split)
+    assert result.passed is False and result.metadata["tstr_ratio"].value < 0.9
+
+
+def test_gaussian_copula_passes_all_three_checks(breast_cancer_split, gaussian_copula_synth):
+    context = build_op_context()
+    args = {"tabular_synth": gaussian_copula_synth, "real_table": breast_cancer_split}
+    assert tstr_check(context, config=TSTRCheckConfig(), **args).passed
+    assert dcr_check(context, config=DCRCheckConfig(), **args).passed
+    assert data_quality_check(context, **args).passed
+
+
+def test_undefined_tstr_is_a_failed_check_with_the_reason(breast_cancer_split):
+    split = breast_cancer_split
+    holdout = split.holdout.assign(target=0)
+    one_class = type(split)(split.train, holdout, split.target, split.task_type, split.source, 0, 0.3)
+    result = tstr_check(build_op_context(), config=TSTRCheckConfig(),
+                        tabular_synth=_as_synthetic(split.train), real_table=one_class)
+    assert result.passed is False and "single class" in result.metadata["error"].value

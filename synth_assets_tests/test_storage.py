@@ -1,0 +1,54 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synth_assets.storage import BUNDLE_FILE, atomic_write_text, load_bundle, save_bundle
+
+
+def test_bundle_round_trip_keeps_dtypes(tmp_path, mixed_table):
+    frame = mixed_table.assign(city=mixed_table["city"].astype("category"),
+                               count=pd.array([1, None] * (len(mixed_table) // 2), dtype="Int64"))
+    save_bundle(tmp_path / "b", {"data": frame}, {"seed": 3})
+    frames, meta = load_bundle(tmp_path / "b")
+    assert meta == {"seed": 3}
+    pd.testing.assert_frame_equal(frames["data"], frame)
+
+
+def test_save_replaces_previous_bundle_whole(tmp_path):
+    target = tmp_path / "b"
+    save_bundle(target, {"a": pd.DataFrame({"x": [1]}), "b": pd.DataFrame({"y": [2]})}, {"v": 1})
+    save_bundle(target, {"a": pd.DataFrame({"x": [5, 6]})}, {"v": 2})
+    frames, meta = load_bundle(target)
+    assert meta == {"v": 2} and list(frames) == ["a"] and frames["a"]["x"].tolist() == [5, 6]
+    assert not (target / "b.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no staging or trash left
+
+
+def test_failed_save_leaves_previous_bundle_and_no_debris(tmp_path):
+    target = tmp_path / "b"
+    save_bundle(target, {"a": pd.DataFrame({"x": [1]})}, {"v": 1})
+
+    class Unserialisable:
+        pass
+
+    bad = pd.DataFrame({"x": [Unserialisable()]})
+    with pytest.raises((TypeError, ValueError, ArithmeticError, RuntimeError)):  # pyarrow's errors
+        save_bundle(target, {"a": bad}, {"v": 2})
+    frames, meta = load_bundle(target)
+    assert meta == {"v": 1} and frames["a"]["x"].tolist() == [1]
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+
+
+def test_load_missing_bundle_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="materialize it first"):
+        load_bundle(tmp_path / "nope")
+
+
+def test_atomic_write_text(tmp_path):
+    path = tmp_path / "d" / "f.json"
+    atomic_write_text(path, json.dumps({"a": np.int64(1).item()}))
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in path.parent.iterdir()] == ["f.json"]
+    assert BUNDLE_FILE == "bundle.json"
