@@ -23,7 +23,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
-	$(BIN)/dagster job execute -m synth_assets.definitions -j synth_all
+	$(BIN)/dagster job execute -m synth_assets.definitions -j synth_all $(if $(CONFIG),-c $(CONFIG))
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

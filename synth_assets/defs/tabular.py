@@ -151,6 +151,8 @@ def tstr_check(
     except UndefinedMetricError as exc:
         return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR,
                                 metadata={"error": str(exc), "threshold": config.threshold})
+    context.log.info(f"TSTR {result.metric} {result.tstr_score:.4f} / TRTR {result.trtr_score:.4f} = "
+                     f"{result.tstr_ratio:.4f} (threshold {config.threshold})")
     return AssetCheckResult(
         passed=result.tstr_ratio >= config.threshold,
         severity=AssetCheckSeverity.ERROR,
