@@ -129,6 +129,8 @@ def tabular_synth(
         "privacy_guarantee": synthetic.privacy_guarantee,
         "fit_seconds": synthetic.fit_seconds,
         "sample_seconds": synthetic.sample_seconds,
+        "created_at": synthetic.created_at,
+        "sdv_version": synthetic.sdv_version,
         "dagster/row_count": len(synthetic.data),
         "dagster/column_schema": _schema(synthetic.data),
         "preview": _preview(synthetic.data),
@@ -176,7 +178,7 @@ def dcr_check(
     """Privacy: DCR share <= threshold (default 0.55) and no more exact train copies than the
     holdout itself has. States the formal privacy guarantee, if any."""
     result = dcr_report(tabular_synth.data, real_table.train, real_table.holdout,
-                        seed=config.seed, max_rows=config.max_rows)
+                        seed=config.seed, max_rows=config.max_rows, log=context.log.info)
     share_ok = result.dcr_share <= config.threshold
     copies_ok = result.exact_match_share <= result.holdout_exact_match_share
     context.log.info(f"DCR share {result.dcr_share:.4f} (threshold {config.threshold}), exact matches "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -57,6 +58,7 @@ def dcr_report(
     seed: int = 0,
     max_rows: int | None = None,
     max_folds: int = 10,
+    log: Callable[[str], None] = lambda message: None,
 ) -> DCRResult:
     """DCR share of ``synthetic`` against equal-size samples of ``train`` and ``holdout``.
 
@@ -88,8 +90,12 @@ def dcr_report(
     d_holdout = nearest_distances(compared, holdout_sample, spans=spans)[:, 0]
     order = rng.permutation(len(train))
     n_folds = min(max_folds, -(-len(train) // n_reference))
+    log(f"DCR: {len(compared)} synthetic rows vs {n_reference} holdout rows and {n_folds} train "
+        f"fold(s) of {n_reference} rows")
     shares, medians = [], []
     for fold in range(n_folds):
+        if n_folds > 1:
+            log(f"DCR: train fold {fold + 1} of {n_folds}")
         rows = np.take(order, np.arange(fold * n_reference, (fold + 1) * n_reference), mode="wrap")
         d_train = nearest_distances(compared, _take(train, rows), spans=spans)[:, 0]
         shares.append(dcr_share(d_train, d_holdout))

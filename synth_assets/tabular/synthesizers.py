@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 import warnings
@@ -33,6 +34,8 @@ class SyntheticTable:
     privacy_guarantee: str
     fit_seconds: float
     sample_seconds: float
+    created_at: str = ""
+    sdv_version: str = ""
 
     def to_bundle(self) -> tuple[dict[str, pd.DataFrame], dict]:
         meta = asdict(self)
@@ -108,7 +111,15 @@ def synthesize(
         privacy_guarantee=NO_FORMAL_GUARANTEE,
         fit_seconds=round(fit_seconds, 3),
         sample_seconds=round(sample_seconds, 3),
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        sdv_version=_sdv_version(),
     )
+
+
+def _sdv_version() -> str:
+    from importlib.metadata import version
+
+    return version("sdv")
 
 
 def _treat_repeated_values_as_categories(metadata, table: str, train: pd.DataFrame, log) -> None:
