@@ -1,0 +1,96 @@
+"""Persistent response cache (SQLite): every response is committed the moment it arrives, so
+a run killed midway keeps every completed response and a re-run pays for none of them twice.
+
+Stores prompts and responses only; never credentials. Also records Message Batches that were
+submitted (batch id before polling), so a restarted stage resumes its batch.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from synth_assets.llm.types import LLMResponse
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    model TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    stage_key TEXT NOT NULL,
+    custom_ids TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_stage ON batches(stage_key, status);
+"""
+
+
+class ResponseCache:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._db.commit()
+
+    def get(self, key: str) -> LLMResponse | None:
+        with self._lock:
+            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
+        return LLMResponse.from_json(row[0]) if row else None
+
+    def get_many(self, keys: list[str]) -> dict[str, LLMResponse]:
+        found = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, blob in self._db.execute(
+                        f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk):
+                    found[key] = LLMResponse.from_json(blob)
+        return found
+
+    def put(self, key: str, backend: str, model: str, response: LLMResponse) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
+                (key, backend, model, response.to_json(), time.time()),
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+    # -- Message Batches ------------------------------------------------------------------
+    def record_batch(self, batch_id: str, stage_key: str, custom_ids: list[str]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, 'submitted', ?)",
+                             (batch_id, stage_key, json.dumps(custom_ids), time.time()))
+            self._db.commit()
+
+    def open_batches(self, stage_key: str) -> list[tuple[str, list[str]]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT batch_id, custom_ids FROM batches WHERE stage_key = ? AND status = 'submitted' "
+                "ORDER BY created_at", (stage_key,)).fetchall()
+        return [(batch_id, json.loads(ids)) for batch_id, ids in rows]
+
+    def close_batch(self, batch_id: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE batches SET status = 'collected' WHERE batch_id = ?", (batch_id,))
+            self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

