@@ -1,0 +1,136 @@
+"""The lane's stages over a scripted backend: filtering, lineage, elimination, judging."""
+
+import itertools
+
+import pytest
+
+from synth_assets.instructions import pipeline
+from synth_assets.instructions.datasets import load_seed_topics
+from synth_assets.llm.cache import ResponseCache
+from synth_assets.llm.client import LLMClient
+from synth_assets.llm.types import LLMError
+
+from ..fakes import ScriptedBackend, last_user_text
+
+SEEDS = load_seed_topics()
+TOPICS = ["budget cooking", "python testing"]
+
+
+def _client(responder, tmp_path=None):
+    cache = ResponseCache(tmp_path / "cache.sqlite") if tmp_path else None
+    return LLMClient(ScriptedBackend(responder), cache=cache)
+
+
+def _generator():
+    counter = itertools.count()
+    phrases = ["Describe how to {} without spending much money on ingredients.",
+               "Write a short checklist for {} before a long weekend.",
+               "Compare two common approaches to {} and recommend one.",
+               "Explain the main mistakes beginners make with {} and how to avoid them."]
+
+    def respond(request):
+        n = next(counter)
+        topic = "budget cooking" if "budget cooking" in last_user_text(request) else "python testing"
+        return f"{n + 1}. " + phrases[n % len(phrases)].format(topic) + "\n2. ignored second line"
+    return respond
+
+
+def test_generate_raw_keeps_filters_and_records_provenance():
+    client = _client(_generator())
+    out = pipeline.generate_raw(client, TOPICS, SEEDS.personas, SEEDS.seed_tasks.to_dict("records"),
+                                "self_instruct", per_topic=3, seed=20261120)
+    assert len(out.kept) + len(out.rejects) == 6
+    assert set(out.kept.columns) >= {"id", "topic", "persona", "technique", "backend", "model",
+                                     "template_version", "seed", "parent_id", "created_at"}
+    assert out.kept["id"].is_unique and (out.kept["backend"] == "scripted").all()
+    assert not out.kept["instruction"].str.contains("ignored second line").any()
+    # two rounds: the second round's prompts show instructions kept in the first
+    second_round = client.backend.calls[3:]
+    kept_first = set(out.kept["instruction"])
+    assert any(any(k in last_user_text(r) for k in kept_first) for r in second_round)
+    assert out.usage.requests_total == 6 and out.usage.calls_new == 6
+
+
+def test_rejects_keep_their_reasons():
+    answers = iter(["Draw a picture of a cat.", "ok", "Suggest three cheap dinners that use rice as the main "
+                    "ingredient.", "Explain how to store cooked rice safely in the fridge."])
+    out = pipeline.generate_raw(_client(lambda r: next(answers)), TOPICS, [], SEEDS.seed_tasks.to_dict("records"),
+                                "topic_prompt", per_topic=2, seed=1)
+    reasons = sorted(r.split(" ")[0] for r in out.rejects["reason"])
+    assert reasons == ["blacklisted_keyword", "near_duplicate", "too_short"]
+    assert out.kept["instruction"].tolist() == ["Explain how to store cooked rice safely in the fridge."]
+
+
+def test_magpie_refused_without_raw_completion():
+    backend = ScriptedBackend(lambda r: "x")
+    backend.supports_raw_completion = False
+    with pytest.raises(LLMError, match="magpie needs raw completion"):
+        pipeline.generate_raw(LLMClient(backend), TOPICS, [], [], "magpie", 1, seed=0)
+
+
+def test_magpie_sends_only_the_pre_query_prefix():
+    backend = ScriptedBackend(lambda r: "How do I keep basil alive on a windowsill in winter?")
+    backend.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+                             "{% endfor %}")
+    out = pipeline.generate_raw(LLMClient(backend), ["gardening"], [], [], "magpie", 1, seed=0)
+    request = backend.calls[0]
+    assert request.kind == "completion" and request.stop == ("<|im_end|>",)
+    assert request.prompt.endswith("<|im_start|>user\n") and "gardening" in request.prompt
+    assert len(out.kept) == 1
+
+
+def _evolver(request):
+    text = last_user_text(request)
+    if "#The Given Prompt#" in text or "#Given Prompt#" in text:
+        parent = text.split("Prompt#:\n", 1)[1].split("\n\n", 1)[0]
+        if "rice" in parent:
+            return "#Rewritten Prompt#: " + parent  # copies the marker: eliminated
+        extra = "for a family of four" if "family" not in parent else "within a vegetarian diet"
+        return parent.rstrip(".") + f", with a worked example {extra}."
+    if "sorry" in text.lower() or "refuse" in text:
+        return "Sorry, I can't."
+    return "Here is a thorough answer with several concrete and useful steps. " * 3
+
+
+def test_evolve_lineage_and_elimination():
+    import pandas as pd
+
+    raw = pd.DataFrame([
+        {"id": "a", "topic": "t", "persona": None, "technique": "topic_prompt", "instruction":
+         "Explain how to plan weekly meals on a budget.", "input": "", "response": None, "operator": None,
+         "round": 0, "parent_id": None, "backend": "scripted", "model": "m", "template_version": "v",
+         "seed": 1, "created_at": "x"},
+        {"id": "b", "topic": "t", "persona": None, "technique": "topic_prompt", "instruction":
+         "Suggest cheap meals based on rice and lentils.", "input": "", "response": None, "operator": None,
+         "round": 0, "parent_id": None, "backend": "scripted", "model": "m", "template_version": "v",
+         "seed": 1, "created_at": "x"},
+    ])
+    out = pipeline.evolve(_client(_evolver), raw, rounds=2, operators=["add_constraints"], seed=3)
+    # 'b' copies the marker in round 1 and, eliminated, is not evolved again
+    assert out.rejects["reason"].tolist() == ["copies_prompt_markers (#rewritten prompt#)"]
+    rounds = sorted(out.kept["round"].tolist())
+    assert rounds == [0, 0, 1, 2]
+    round1 = out.kept[out.kept["round"] == 1].iloc[0]
+    assert round1["parent_id"] == "a" and round1["operator"] == "add_constraints"
+    round2 = out.kept[out.kept["round"] == 2].iloc[0]
+    assert round2["parent_id"] == round1["id"]
+    assert out.kept["response"].notna().all()
+
+
+def test_judge_parses_retries_once_then_rejects_unparseable(tmp_path):
+    import pandas as pd
+
+    pairs = pd.DataFrame([{"id": str(i), "instruction": f"Instruction number {i} about cooking.",
+                           "response": "An answer."} for i in range(4)])
+    pairs = pairs.reindex(columns=pipeline.ROW_COLUMNS)
+    replies = {("0", 0): '{"score": 5, "reason": "good"}', ("1", 0): "```json\n{\"score\": 2}\n```",
+               ("2", 0): "hmm", ("2", 1): "4", ("3", 0): "no idea", ("3", 1): "still no idea"}
+
+    def respond(request):
+        number = last_user_text(request).split("Instruction number ")[1].split(" ")[0]
+        return replies[(number, request.sample_index)]
+    out = pipeline.judge(_client(respond, tmp_path), pairs, threshold=4, use_logprobs=False)
+    assert sorted(out.kept["id"]) == ["0", "2"]
+    reasons = dict(zip(out.rejects["id"], out.rejects["reason"], strict=True))
+    assert reasons["3"] == "unparseable" and reasons["1"].startswith("judge_score_below_threshold")
+    assert out.usage.requests_total == 6  # 4 first attempts + 2 retries
