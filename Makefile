@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export SYNTH_ASSETS_OUTPUT_DIR ?= $(CURDIR)/outputs
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test dev bench lint clean
+.PHONY: setup run run-tabular run-instructions test dev bench lint clean
 
 # Re-installs when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -22,8 +22,18 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
-run: setup
-	$(BIN)/dagster job execute -m synth_assets.definitions -j synth_all $(if $(CONFIG),-c $(CONFIG))
+# the instruction lane is daily partitioned: by default it runs yesterday's (UTC) partition
+PARTITION ?= $(shell date -u -d yesterday +%F)
+DAGSTER_JOB := $(BIN)/dagster job execute -m synth_assets.definitions
+
+run: run-tabular run-instructions
+
+run-tabular: setup
+	$(DAGSTER_JOB) -j tabular_lane $(if $(TABULAR_CONFIG),-c $(TABULAR_CONFIG))
+
+run-instructions: setup
+	$(DAGSTER_JOB) -j instruction_lane --tags '{"dagster/partition": "$(PARTITION)"}' \
+		$(if $(INSTRUCTIONS_CONFIG),-c $(INSTRUCTIONS_CONFIG))
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -33,6 +43,7 @@ dev: setup
 
 bench: setup
 	$(BIN)/python bench/dcr.py
+	$(BIN)/python bench/llm_throughput.py
 
 lint: setup
 	$(BIN)/ruff check synth_assets synth_assets_tests bench

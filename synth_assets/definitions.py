@@ -2,18 +2,29 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from synth_assets.defs.instructions import daily_partitions, instruction_assets, instruction_checks
 from synth_assets.defs.io_manager import BundleIOManagerFactory, default_output_dir
+from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.tabular import tabular_assets, tabular_checks
 
-synth_all = define_asset_job(
-    "synth_all",
-    selection=AssetSelection.all(),
-    description="Materialize the whole asset graph with every asset check.",
+tabular_lane = define_asset_job(
+    "tabular_lane",
+    selection=AssetSelection.groups("tabular"),
+    description="real_table -> tabular_synth with the blocking tstr, dcr and data_quality checks.",
+)
+instruction_lane = define_asset_job(
+    "instruction_lane",
+    selection=AssetSelection.groups("instructions"),
+    partitions_def=daily_partitions,
+    description="seed_topics -> raw -> evolved -> critic-filtered instructions for one day.",
 )
 
 defs = Definitions(
-    assets=[*tabular_assets],
-    asset_checks=[*tabular_checks],
-    jobs=[synth_all],
-    resources={"io_manager": BundleIOManagerFactory(base_dir=default_output_dir())},
+    assets=[*tabular_assets, *instruction_assets],
+    asset_checks=[*tabular_checks, *instruction_checks],
+    jobs=[tabular_lane, instruction_lane],
+    resources={
+        "io_manager": BundleIOManagerFactory(base_dir=default_output_dir()),
+        "llm": LLMResource(),
+    },
 )

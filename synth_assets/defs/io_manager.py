@@ -12,11 +12,12 @@ from pathlib import Path
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
+from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.storage import load_bundle, save_bundle
 from synth_assets.tabular.split import TableSplit
 from synth_assets.tabular.synthesizers import SyntheticTable
 
-BUNDLE_TYPES = {cls.__name__: cls for cls in (TableSplit, SyntheticTable)}
+BUNDLE_TYPES = {cls.__name__: cls for cls in (TableSplit, SyntheticTable, SeedTopics, InstructionSet)}
 DEFAULT_OUTPUT_DIR = "outputs"
 
 

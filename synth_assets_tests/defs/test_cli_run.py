@@ -1,4 +1,4 @@
-"""The README's run command path: `dagster job execute -j synth_all` in a subprocess on a real
+"""The README's run command path: `dagster job execute -j tabular_lane` in a subprocess on a real
 SQLite instance (multiprocess executor), then the run, materializations and check results are
 read back from that instance, as the UI would show them."""
 
@@ -15,14 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_synth_all_job_from_the_cli(tmp_path):
+def test_tabular_lane_job_from_the_cli(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTH_ASSETS_OUTPUT_DIR": str(tmp_path / "out")}
     done = subprocess.run(
         [sys.executable, "-m", "dagster", "job", "execute",
-         "-m", "synth_assets.definitions", "-j", "synth_all"],
+         "-m", "synth_assets.definitions", "-j", "tabular_lane"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -20,7 +20,18 @@ def test_graph_shape_and_blocking_checks():
               if key.asset_key == AssetKey("tabular_synth")}
     assert set(checks) == {"tstr", "dcr", "data_quality"}
     assert all(check.blocking for check in checks.values())
-    assert defs.resolve_job_def("synth_all") is not None
+    assert defs.resolve_job_def("tabular_lane") is not None
+    lane = defs.resolve_job_def("instruction_lane")
+    assert lane.partitions_def is not None
+
+
+def test_instruction_lineage():
+    graph = defs.resolve_asset_graph()
+    chain = ["seed_topics", "raw_instructions", "evolved_instructions", "critic_filtered_instructions"]
+    for parent, child in zip(chain, chain[1:], strict=False):
+        assert graph.get(AssetKey(child)).parent_keys == {AssetKey(parent)}
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key == AssetKey(chain[-1])}
+    assert checks == {"critic_pass_rate", "diversity"}
 
 
 def test_dagster_cli_validates_the_project():
