@@ -64,7 +64,7 @@ def build(rows: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     real = make_table(rows, rng)
     train = real.iloc[: rows // 2].reset_index(drop=True)
-    holdout = real.iloc[rows // 2:].reset_index(drop=True)
+    holdout = real.iloc[rows // 2 :].reset_index(drop=True)
     n_synthetic = len(train)
     near = train.sample(n_synthetic // 2, replace=True, random_state=seed).reset_index(drop=True)
     numeric = [c for c in near.columns if c.startswith("num_")]
@@ -100,8 +100,11 @@ def run_one(impl: str, rows: int) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = DCROverfittingProtection.compute_breakdown(
-                real_training_data=train, synthetic_data=synthetic, real_validation_data=holdout,
-                metadata=metadata, table_name="bench",
+                real_training_data=train,
+                synthetic_data=synthetic,
+                real_validation_data=holdout,
+                metadata=metadata,
+                table_name="bench",
             )["synthetic_data_percentages"]["closer_to_training"]
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -118,17 +121,26 @@ def main() -> None:
         return
 
     synthetic, train, holdout = build(args.rows)
-    print(f"real table {args.rows} x {train.shape[1]} -> train {len(train)}, holdout {len(holdout)}; "
-          f"synthetic {len(synthetic)} rows; torch threads {torch.get_num_threads()}", flush=True)
+    print(
+        f"real table {args.rows} x {train.shape[1]} -> train {len(train)}, holdout {len(holdout)}; "
+        f"synthetic {len(synthetic)} rows; torch threads {torch.get_num_threads()}",
+        flush=True,
+    )
     results = {}
     for impl in ("ours", "sdmetrics"):
-        child = subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--impl", impl],
-                               capture_output=True, text=True, check=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--rows", str(args.rows), "--impl", impl],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results[impl] = r = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"{impl:9s}: dcr_share={r['value']:.12f}  {r['seconds']:9.2f} s  "
-              f"peak RSS {r['peak_rss_mib']:7.1f} MiB "
-              f"({r['peak_over_data_mib']:+7.1f} MiB over the loaded data)",
-              flush=True)
+        print(
+            f"{impl:9s}: dcr_share={r['value']:.12f}  {r['seconds']:9.2f} s  "
+            f"peak RSS {r['peak_rss_mib']:7.1f} MiB "
+            f"({r['peak_over_data_mib']:+7.1f} MiB over the loaded data)",
+            flush=True,
+        )
     ours, theirs = results["ours"], results["sdmetrics"]
     diff = abs(ours["value"] - theirs["value"])
     print(f"identical_value={diff <= 1e-9} abs_diff={diff:.3e}")

@@ -38,8 +38,9 @@ def sequential(server, texts) -> float:
     client = anthropic.Anthropic(api_key="bench-key", base_url=server.base_url, max_retries=0)
     started = time.perf_counter()
     for text in texts:
-        client.messages.create(model="claude-bench", max_tokens=64,
-                               messages=[{"role": "user", "content": text}])
+        client.messages.create(
+            model="claude-bench", max_tokens=64, messages=[{"role": "user", "content": text}]
+        )
     return time.perf_counter() - started
 
 
@@ -67,21 +68,30 @@ def local_overhead(n: int = 6, max_tokens: int = 64) -> None:
     texts = [f"Write two sentences about topic number {i}." for i in range(n)]
     backend = LocalBackend()
     client = LLMClient(backend)  # no cache: every request is generated
-    requests = [LLMRequest.chat([{"role": "user", "content": t}], max_tokens=max_tokens, temperature=0.7)
-                for t in texts]
+    requests = [
+        LLMRequest.chat([{"role": "user", "content": t}], max_tokens=max_tokens, temperature=0.7)
+        for t in texts
+    ]
     started = time.perf_counter()
     responses, usage = client.generate(requests, stage="bench-local")
     ours_s = time.perf_counter() - started
     llm = Llama(model_path=str(smollm2_gguf_path()), n_ctx=2048, logits_all=True, verbose=False)
     started, direct_tokens = time.perf_counter(), 0
     for request in requests:
-        out = llm.create_chat_completion(request.chat_messages(), max_tokens=max_tokens, temperature=0.7,
-                                         top_p=0.95, seed=backend._seed(request))
+        out = llm.create_chat_completion(
+            request.chat_messages(),
+            max_tokens=max_tokens,
+            temperature=0.7,
+            top_p=0.95,
+            seed=backend._seed(request),
+        )
         direct_tokens += out["usage"]["completion_tokens"]
     direct_s = time.perf_counter() - started
     ours_tps, direct_tps = usage.output_tokens / ours_s, direct_tokens / direct_s
-    print(f"local backend: {ours_tps:.1f} tokens/s via LLMClient vs {direct_tps:.1f} tokens/s llama.cpp direct "
-          f"({usage.output_tokens} vs {direct_tokens} tokens); overhead ratio {direct_tps / ours_tps:.3f}")
+    print(
+        f"local backend: {ours_tps:.1f} tokens/s via LLMClient vs {direct_tps:.1f} tokens/s llama.cpp direct "
+        f"({usage.output_tokens} vs {direct_tokens} tokens); overhead ratio {direct_tps / ours_tps:.3f}"
+    )
 
 
 def main() -> None:
@@ -101,18 +111,24 @@ def main() -> None:
         before = len(server.message_requests())
         ours_s, usage = ours(server, texts, Path(tmp) / "cache.sqlite")
         ours_rate = len(texts) / ours_s
-        print(f"LLMClient, concurrency {CONCURRENCY}: {len(texts)} requests in {ours_s:.2f} s = "
-              f"{ours_rate:.2f} req/s ({usage.calls_new} calls, {usage.retries} retries)")
+        print(
+            f"LLMClient, concurrency {CONCURRENCY}: {len(texts)} requests in {ours_s:.2f} s = "
+            f"{ours_rate:.2f} req/s ({usage.calls_new} calls, {usage.retries} retries)"
+        )
         sent = len(server.message_requests())
         repeat_s, repeat_usage = ours(server, texts, Path(tmp) / "cache.sqlite")
         repeat_calls = len(server.message_requests()) - sent
-        print(f"second pass: {repeat_usage.cache_hits} cache hits, {repeat_calls} calls, {repeat_s:.3f} s "
-              f"(first pass sent {sent - before})")
+        print(
+            f"second pass: {repeat_usage.cache_hits} cache hits, {repeat_calls} calls, {repeat_s:.3f} s "
+            f"(first pass sent {sent - before})"
+        )
     if not args.skip_local:
         local_overhead()
     efficiency = ours_rate / (CONCURRENCY / LATENCY)
-    print(f"llm_speedup_vs_sequential={ours_rate / seq_rate:.1f} efficiency={efficiency:.2f} "
-          f"repeat_calls={repeat_calls}")
+    print(
+        f"llm_speedup_vs_sequential={ours_rate / seq_rate:.1f} efficiency={efficiency:.2f} "
+        f"repeat_calls={repeat_calls}"
+    )
 
 
 if __name__ == "__main__":

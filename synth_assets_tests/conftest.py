@@ -35,14 +35,16 @@ def make_mixed_table(n: int = 240, seed: int = 0) -> pd.DataFrame:
     joined = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
     score = 0.03 * age + 0.8 * member + (city == "Oslo") + rng.normal(0, 0.5, n)
     label = np.where(score > np.median(score), "yes", "no")
-    return pd.DataFrame({
-        "age": age,
-        "income": income,
-        "city": city,
-        "member": member,
-        "joined": joined,
-        "label": label,
-    })
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": income,
+            "city": city,
+            "member": member,
+            "joined": joined,
+            "label": label,
+        }
+    )
 
 
 @pytest.fixture

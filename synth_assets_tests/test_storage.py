@@ -8,8 +8,10 @@ from synth_assets.storage import BUNDLE_FILE, atomic_write_text, load_bundle, sa
 
 
 def test_bundle_round_trip_keeps_dtypes(tmp_path, mixed_table):
-    frame = mixed_table.assign(city=mixed_table["city"].astype("category"),
-                               count=pd.array([1, None] * (len(mixed_table) // 2), dtype="Int64"))
+    frame = mixed_table.assign(
+        city=mixed_table["city"].astype("category"),
+        count=pd.array([1, None] * (len(mixed_table) // 2), dtype="Int64"),
+    )
     save_bundle(tmp_path / "b", {"data": frame}, {"seed": 3})
     frames, meta = load_bundle(tmp_path / "b")
     assert meta == {"seed": 3}

@@ -31,8 +31,10 @@ class BundleIOManager(UPathIOManager):
     def dump_to_path(self, context: OutputContext, obj, path: UPath) -> None:
         kind = type(obj).__name__
         if kind not in BUNDLE_TYPES:
-            raise TypeError(f"{context.asset_key.to_user_string()}: cannot store a {kind}; "
-                            f"supported: {sorted(BUNDLE_TYPES)}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: cannot store a {kind}; "
+                f"supported: {sorted(BUNDLE_TYPES)}"
+            )
         frames, meta = obj.to_bundle()
         save_bundle(Path(path), frames, {"type": kind, "fields": meta})
 

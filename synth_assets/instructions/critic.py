@@ -51,7 +51,7 @@ def _objects(text: str):
         elif char == "}" and depth:
             depth -= 1
             if depth == 0:
-                yield text[start:i + 1]
+                yield text[start : i + 1]
 
 
 def _from_object(blob: str) -> tuple[int, str] | None:

@@ -26,15 +26,21 @@ class SeedTopics:
     seed_tasks: pd.DataFrame
 
     def to_bundle(self):
-        frames = {"topics": pd.DataFrame({"topic": self.topics}),
-                  "personas": pd.DataFrame({"persona": self.personas}, dtype=object),
-                  "seed_tasks": self.seed_tasks}
+        frames = {
+            "topics": pd.DataFrame({"topic": self.topics}),
+            "personas": pd.DataFrame({"persona": self.personas}, dtype=object),
+            "seed_tasks": self.seed_tasks,
+        }
         return frames, {"version": self.version, "source": self.source}
 
     @classmethod
     def from_bundle(cls, frames, meta) -> SeedTopics:
-        return cls(topics=frames["topics"]["topic"].tolist(), personas=frames["personas"]["persona"].tolist(),
-                   seed_tasks=frames["seed_tasks"], **meta)
+        return cls(
+            topics=frames["topics"]["topic"].tolist(),
+            personas=frames["personas"]["persona"].tolist(),
+            seed_tasks=frames["seed_tasks"],
+            **meta,
+        )
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,9 @@ class InstructionSet:
         return cls(kept=frames["kept"], rejects=frames["rejects"], meta=meta["meta"])
 
 
-def load_seed_topics(topics_path: str | Path | None = None, seed_tasks_path: str | Path | None = None) -> SeedTopics:
+def load_seed_topics(
+    topics_path: str | Path | None = None, seed_tasks_path: str | Path | None = None
+) -> SeedTopics:
     """Topics (+ personas) from a versioned YAML file and the human-written seed task pool."""
     topics_path = Path(topics_path or DEFAULT_TOPICS)
     seed_tasks_path = Path(seed_tasks_path or DEFAULT_SEED_TASKS)
@@ -88,5 +96,10 @@ def load_seed_topics(topics_path: str | Path | None = None, seed_tasks_path: str
         rows.append({f: row[f] for f in SEED_TASK_FIELDS})
     if not rows:
         raise InputDataError(f"seed task file {seed_tasks_path} has no tasks")
-    return SeedTopics(topics=topics, personas=personas, version=int(data["version"]), source=str(topics_path),
-                      seed_tasks=pd.DataFrame(rows, columns=list(SEED_TASK_FIELDS)))
+    return SeedTopics(
+        topics=topics,
+        personas=personas,
+        version=int(data["version"]),
+        source=str(topics_path),
+        seed_tasks=pd.DataFrame(rows, columns=list(SEED_TASK_FIELDS)),
+    )

@@ -7,7 +7,7 @@ from synth_assets.instructions.text import rouge_l, words
 
 def distinct_n(texts: list[str], n: int = 2) -> float:
     """Unique n-grams / all n-grams over ``texts`` (Li et al. 2016); 0 when there are none."""
-    grams = [tuple(tokens[i:i + n]) for tokens in map(words, texts) for i in range(len(tokens) - n + 1)]
+    grams = [tuple(tokens[i : i + n]) for tokens in map(words, texts) for i in range(len(tokens) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 

@@ -22,14 +22,21 @@ IN_DEPTH = {
     "deepening": "If it asks about a specific issue, make the inquiry deeper and broader.",
     "concretizing": "Replace general concepts with more specific ones.",
     "increase_reasoning": "If a few simple steps solve it, make it explicitly require "
-                          "reasoning in several steps.",
+    "reasoning in several steps.",
     "complicate_input": "Add a concrete input for it to work on, such as a short table, a code "
-                        "snippet or a list of data.",
+    "snippet or a list of data.",
 }
 IN_BREADTH = {"breadth": None}
 OPERATORS = (*IN_DEPTH, *IN_BREADTH)
-MARKERS = ("#the given prompt#", "#given prompt#", "#rewritten prompt#", "#created prompt#",
-           "given prompt", "rewritten prompt", "created prompt")
+MARKERS = (
+    "#the given prompt#",
+    "#given prompt#",
+    "#rewritten prompt#",
+    "#created prompt#",
+    "given prompt",
+    "rewritten prompt",
+    "created prompt",
+)
 SORRY_MAX_WORDS = 80
 
 

@@ -14,8 +14,23 @@ from synth_assets.instructions.text import rouge_l, words
 
 MIN_WORDS, MAX_WORDS = 3, 150
 ROUGE_L_MAX = 0.7
-BLACKLIST = ("image", "images", "graph", "graphs", "picture", "pictures", "file", "files",
-             "map", "maps", "draw", "drawing", "plot", "plots", "go to")
+BLACKLIST = (
+    "image",
+    "images",
+    "graph",
+    "graphs",
+    "picture",
+    "pictures",
+    "file",
+    "files",
+    "map",
+    "maps",
+    "draw",
+    "drawing",
+    "plot",
+    "plots",
+    "go to",
+)
 _BLACKLIST_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in BLACKLIST) + r")\b", re.IGNORECASE)
 
 

@@ -19,15 +19,19 @@ GENERATION_TEMPLATE_VERSION = "gen-v1"
 TECHNIQUES = ("self_instruct", "magpie", "topic_prompt")
 ANSWER_SYSTEM = "You are a helpful, accurate assistant. Answer the user's request directly."
 _SENTINEL = "\x00USER_TURN\x00"
-_LABEL = re.compile(r"^\s*(?:\d+\s*[.):]|[-*]|(?:new\s+)?(?:task|instruction|question|prompt)\s*\d*\s*[:.-])\s*",
-                    re.IGNORECASE)
+_LABEL = re.compile(
+    r"^\s*(?:\d+\s*[.):]|[-*]|(?:new\s+)?(?:task|instruction|question|prompt)\s*\d*\s*[:.-])\s*",
+    re.IGNORECASE,
+)
 
 
 def _persona_line(persona: str | None) -> str:
     return f"Write it as this person would ask it: {persona}.\n" if persona else ""
 
 
-def self_instruct_messages(topic: str, examples: list[str], persona: str | None = None) -> list[dict[str, str]]:
+def self_instruct_messages(
+    topic: str, examples: list[str], persona: str | None = None
+) -> list[dict[str, str]]:
     shown = "\n".join(f"{i}. {example}" for i, example in enumerate(examples, 1))
     user = (
         "Here are examples of tasks a user gives to an AI assistant:\n"
@@ -54,9 +58,15 @@ def magpie_system_prompt(topic: str) -> str:
 
 def pre_query_prefix(chat_template: str, system: str, bos_token: str = "", eos_token: str = "") -> str:
     """The chat template rendered up to where the user's words would start (Magpie)."""
-    rendered = jinja2.Environment().from_string(chat_template).render(
-        messages=[{"role": "system", "content": system}, {"role": "user", "content": _SENTINEL}],
-        add_generation_prompt=False, bos_token=bos_token, eos_token=eos_token,
+    rendered = (
+        jinja2.Environment()
+        .from_string(chat_template)
+        .render(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": _SENTINEL}],
+            add_generation_prompt=False,
+            bos_token=bos_token,
+            eos_token=eos_token,
+        )
     )
     if _SENTINEL not in rendered:
         raise ValueError("chat template does not render the user message; cannot build a Magpie prefix")
@@ -66,9 +76,16 @@ def pre_query_prefix(chat_template: str, system: str, bos_token: str = "", eos_t
 def user_turn_end(chat_template: str) -> str | None:
     """The token that closes a user turn in ``chat_template`` (``<|im_end|>`` for ChatML): the
     stop string for Magpie's generated query."""
-    rendered = jinja2.Environment().from_string(chat_template).render(
-        messages=[{"role": "user", "content": _SENTINEL}], add_generation_prompt=False,
-        bos_token="", eos_token="")
+    rendered = (
+        jinja2.Environment()
+        .from_string(chat_template)
+        .render(
+            messages=[{"role": "user", "content": _SENTINEL}],
+            add_generation_prompt=False,
+            bos_token="",
+            eos_token="",
+        )
+    )
     after = rendered.split(_SENTINEL, 1)[1].strip() if _SENTINEL in rendered else ""
     return after.split()[0] if after else None
 

@@ -23,8 +23,23 @@ INSTRUCTION_MAX_TOKENS = 96
 ANSWER_MAX_TOKENS = 256
 JUDGE_MAX_TOKENS = 96
 JUDGE_TOP_LOGPROBS = 5
-ROW_COLUMNS = ["id", "topic", "persona", "technique", "instruction", "input", "response", "operator",
-               "round", "parent_id", "backend", "model", "template_version", "seed", "created_at"]
+ROW_COLUMNS = [
+    "id",
+    "topic",
+    "persona",
+    "technique",
+    "instruction",
+    "input",
+    "response",
+    "operator",
+    "round",
+    "parent_id",
+    "backend",
+    "model",
+    "template_version",
+    "seed",
+    "created_at",
+]
 
 
 @dataclass
@@ -52,8 +67,18 @@ def _backend_fields(client) -> dict:
 
 # -- stage 1: raw instructions ---------------------------------------------------------------------
 
-def generate_raw(client, topics: list[str], personas: list[str], seed_tasks: list[dict], technique: str,
-                 per_topic: int, seed: int, rounds: int = 2, log=lambda m: None) -> StageOutput:
+
+def generate_raw(
+    client,
+    topics: list[str],
+    personas: list[str],
+    seed_tasks: list[dict],
+    technique: str,
+    per_topic: int,
+    seed: int,
+    rounds: int = 2,
+    log=lambda m: None,
+) -> StageOutput:
     """``per_topic`` candidate instructions per topic with ``technique``, filtered (Self-Instruct
     rules, ROUGE-L near-duplicates against seeds and kept ones). ``self_instruct`` runs in
     ``rounds`` rounds so later prompts can show instructions kept earlier."""
@@ -62,10 +87,14 @@ def generate_raw(client, topics: list[str], personas: list[str], seed_tasks: lis
     backend = client.backend
     if technique == "magpie":
         if not backend.supports_raw_completion:
-            raise LLMConfigError(f"magpie needs raw completion, which the {backend.name} backend does not "
-                           "offer; use backend 'local' or 'openai_compatible'")
+            raise LLMConfigError(
+                f"magpie needs raw completion, which the {backend.name} backend does not "
+                "offer; use backend 'local' or 'openai_compatible'"
+            )
         if not getattr(backend, "chat_template", None):
-            raise LLMConfigError(f"magpie needs the model's chat template; set chat_template for {backend.name}")
+            raise LLMConfigError(
+                f"magpie needs the model's chat template; set chat_template for {backend.name}"
+            )
     rng = random.Random(seed)
     seeds = [task["instruction"] for task in seed_tasks]
     dedupe = NearDuplicateFilter(seeds)
@@ -84,20 +113,35 @@ def generate_raw(client, topics: list[str], personas: list[str], seed_tasks: lis
         usage.add(stage_usage)
         for (topic, persona, i), response in zip(meta, responses, strict=True):
             instruction = generation.clean_instruction(response.text)
-            row = {"id": _row_id(seed, technique, topic, i), "topic": topic, "persona": persona,
-                   "technique": technique, "instruction": instruction, "input": "", "response": None,
-                   "operator": None, "round": 0, "parent_id": None, "seed": seed,
-                   "template_version": generation.GENERATION_TEMPLATE_VERSION, "created_at": _now(),
-                   **_backend_fields(client)}
+            row = {
+                "id": _row_id(seed, technique, topic, i),
+                "topic": topic,
+                "persona": persona,
+                "technique": technique,
+                "instruction": instruction,
+                "input": "",
+                "response": None,
+                "operator": None,
+                "round": 0,
+                "parent_id": None,
+                "seed": seed,
+                "template_version": generation.GENERATION_TEMPLATE_VERSION,
+                "created_at": _now(),
+                **_backend_fields(client),
+            }
             reason = rule_violation(instruction) if instruction else "empty"
             reason = reason or dedupe.check_and_add(instruction)
             (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
-        log(f"raw_instructions: round {round_no + 1} of {n_rounds}: {len(kept)} kept, {len(rejects)} rejected")
+        log(
+            f"raw_instructions: round {round_no + 1} of {n_rounds}: {len(kept)} kept, {len(rejects)} rejected"
+        )
     return StageOutput(_frame(kept), _frame(rejects, ("reason",)).assign(stage="raw_instructions"), usage)
 
 
 def _generation_request(technique, topic, persona, seeds, kept, backend, rng, seed, index) -> LLMRequest:
-    params = dict(max_tokens=INSTRUCTION_MAX_TOKENS, temperature=1.0, top_p=0.95, sample_index=seed * 10_000 + index)
+    params = dict(
+        max_tokens=INSTRUCTION_MAX_TOKENS, temperature=1.0, top_p=0.95, sample_index=seed * 10_000 + index
+    )
     if technique == "self_instruct":
         examples = rng.sample(seeds, k=min(2, len(seeds)))
         if kept:
@@ -112,8 +156,10 @@ def _generation_request(technique, topic, persona, seeds, kept, backend, rng, se
 
 # -- stage 2: Evol-Instruct ------------------------------------------------------------------------
 
-def evolve(client, raw: pd.DataFrame, rounds: int, operators: list[str], seed: int,
-           log=lambda m: None) -> StageOutput:
+
+def evolve(
+    client, raw: pd.DataFrame, rounds: int, operators: list[str], seed: int, log=lambda m: None
+) -> StageOutput:
     """Evolve ``raw`` for ``rounds`` rounds, eliminate failed evolutions, answer every survivor
     (the round-0 originals included). Lineage: parent_id, operator, round."""
     unknown = set(operators) - set(evol.OPERATORS)
@@ -128,29 +174,52 @@ def evolve(client, raw: pd.DataFrame, rounds: int, operators: list[str], seed: i
         if not current:
             break
         picks = [rng.choice(operators) for _ in current]
-        requests = [LLMRequest.chat(evol.evolve_messages(row["instruction"], op), max_tokens=INSTRUCTION_MAX_TOKENS,
-                                    temperature=0.7, sample_index=round_no)
-                    for row, op in zip(current, picks, strict=True)]
+        requests = [
+            LLMRequest.chat(
+                evol.evolve_messages(row["instruction"], op),
+                max_tokens=INSTRUCTION_MAX_TOKENS,
+                temperature=0.7,
+                sample_index=round_no,
+            )
+            for row, op in zip(current, picks, strict=True)
+        ]
         responses, stage_usage = client.generate(requests, stage=f"evolved_instructions[round {round_no}]")
         usage.add(stage_usage)
         evolved = []
         for parent, op, response in zip(current, picks, responses, strict=True):
             text = response.text.strip()
-            row = {**parent, "id": _row_id(parent["id"], round_no, op), "instruction": text, "operator": op,
-                   "round": round_no, "parent_id": parent["id"], "response": None,
-                   "template_version": evol.EVOL_TEMPLATE_VERSION, "created_at": _now(), **_backend_fields(client)}
+            row = {
+                **parent,
+                "id": _row_id(parent["id"], round_no, op),
+                "instruction": text,
+                "operator": op,
+                "round": round_no,
+                "parent_id": parent["id"],
+                "response": None,
+                "template_version": evol.EVOL_TEMPLATE_VERSION,
+                "created_at": _now(),
+                **_backend_fields(client),
+            }
             reason = evol.instruction_elimination(text, parent["instruction"], op) or rule_violation(text)
             if reason:
                 rejects.append({**row, "reason": reason})
             else:
                 evolved.append(row)
-        log(f"evolved_instructions: round {round_no} of {rounds}: {len(evolved)} of {len(current)} evolutions kept")
+        log(
+            f"evolved_instructions: round {round_no} of {rounds}: "
+            f"{len(evolved)} of {len(current)} evolutions kept"
+        )
         survivors.extend(evolved)
         current = evolved
     answers, stage_usage = client.generate(
-        [LLMRequest.chat(generation.answer_messages(row["instruction"]), max_tokens=ANSWER_MAX_TOKENS,
-                         temperature=0.7) for row in survivors],
-        stage="evolved_instructions[responses]")
+        [
+            LLMRequest.chat(
+                generation.answer_messages(row["instruction"]), max_tokens=ANSWER_MAX_TOKENS, temperature=0.7
+            )
+            for row in survivors
+        ],
+        stage="evolved_instructions[responses]",
+    )
     usage.add(stage_usage)
     kept = []
     for row, answer in zip(survivors, answers, strict=True):
@@ -163,13 +232,18 @@ def evolve(client, raw: pd.DataFrame, rounds: int, operators: list[str], seed: i
 
 # -- stage 3: critic -------------------------------------------------------------------------------
 
-def judge(client, pairs: pd.DataFrame, threshold: float, use_logprobs: bool, log=lambda m: None) -> StageOutput:
+
+def judge(
+    client, pairs: pd.DataFrame, threshold: float, use_logprobs: bool, log=lambda m: None
+) -> StageOutput:
     """Score every pair 1-5 with the critic; keep those scoring >= ``threshold``. Unparseable
     verdicts are asked once more (a new sample), then rejected as ``unparseable``. With
     ``use_logprobs`` (backends that return them) the kept / rejected decision uses the
     probability-weighted score over the digits 1-5 where the verdict's digit was generated."""
     if use_logprobs and not client.backend.supports_logprobs:
-        raise LLMConfigError(f"the {client.backend.name} backend returns no token logprobs; set use_logprobs false")
+        raise LLMConfigError(
+            f"the {client.backend.name} backend returns no token logprobs; set use_logprobs false"
+        )
     rows = pairs.to_dict("records")
     usage = Usage()
     verdicts: dict[int, tuple[int, str, float | None]] = {}
@@ -177,11 +251,19 @@ def judge(client, pairs: pd.DataFrame, threshold: float, use_logprobs: bool, log
     for attempt in range(2):
         if not pending:
             break
-        requests = [LLMRequest.chat(critic.judge_messages(rows[i]["instruction"], rows[i]["response"]),
-                                    max_tokens=JUDGE_MAX_TOKENS, temperature=0.0 if attempt == 0 else 0.7,
-                                    sample_index=attempt, top_logprobs=JUDGE_TOP_LOGPROBS if use_logprobs else 0)
-                    for i in pending]
-        responses, stage_usage = client.generate(requests, stage=f"critic_filtered_instructions[attempt {attempt + 1}]")
+        requests = [
+            LLMRequest.chat(
+                critic.judge_messages(rows[i]["instruction"], rows[i]["response"]),
+                max_tokens=JUDGE_MAX_TOKENS,
+                temperature=0.0 if attempt == 0 else 0.7,
+                sample_index=attempt,
+                top_logprobs=JUDGE_TOP_LOGPROBS if use_logprobs else 0,
+            )
+            for i in pending
+        ]
+        responses, stage_usage = client.generate(
+            requests, stage=f"critic_filtered_instructions[attempt {attempt + 1}]"
+        )
         usage.add(stage_usage)
         retry = []
         for i, response in zip(pending, responses, strict=True):
@@ -199,18 +281,33 @@ def judge(client, pairs: pd.DataFrame, threshold: float, use_logprobs: bool, log
     kept, rejects = [], []
     for i, row in enumerate(rows):
         if i not in verdicts:
-            rejects.append({**row, "judge_score": None, "judge_score_expected": None,
-                            "judge_reason": None, "reason": "unparseable"})
+            rejects.append(
+                {
+                    **row,
+                    "judge_score": None,
+                    "judge_score_expected": None,
+                    "judge_reason": None,
+                    "reason": "unparseable",
+                }
+            )
             continue
         score, reason, expected = verdicts[i]
         decisive = expected if (use_logprobs and expected is not None) else score
-        row = {**row, "judge_score": score, "judge_score_expected": expected, "judge_reason": reason,
-               "judge_template_version": critic.JUDGE_TEMPLATE_VERSION}
+        row = {
+            **row,
+            "judge_score": score,
+            "judge_score_expected": expected,
+            "judge_reason": reason,
+            "judge_template_version": critic.JUDGE_TEMPLATE_VERSION,
+        }
         if decisive >= threshold:
             kept.append(row)
         else:
             rejects.append({**row, "reason": f"judge_score_below_threshold ({decisive:.2f} < {threshold})"})
     log(f"critic_filtered_instructions: {len(kept)} of {len(rows)} pairs kept (threshold {threshold})")
     judged = ("judge_score", "judge_score_expected", "judge_reason", "judge_template_version")
-    return StageOutput(_frame(kept, judged),
-                       _frame(rejects, (*judged, "reason")).assign(stage="critic_filtered_instructions"), usage)
+    return StageOutput(
+        _frame(kept, judged),
+        _frame(rejects, (*judged, "reason")).assign(stage="critic_filtered_instructions"),
+        usage,
+    )

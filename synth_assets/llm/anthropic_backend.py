@@ -58,8 +58,9 @@ def translate_error(exc: Exception) -> LLMError:
         message = f"HTTP {status}: {getattr(exc, 'message', exc)}"
         if status in RETRYABLE_STATUS:
             # 429 (rate limit) and 529 (overloaded) both mean "send less": the client backs off
-            return RetryableError(message, retry_after=_retry_after(exc.response),
-                                  rate_limited=status in (429, 529))
+            return RetryableError(
+                message, retry_after=_retry_after(exc.response), rate_limited=status in (429, 529)
+            )
         return LLMError(message)
     return LLMError(f"{type(exc).__name__}: {exc}")
 
@@ -76,17 +77,19 @@ class AnthropicBackend:
 
         api_key = os.environ.get(API_KEY_ENV)
         if not api_key:
-            raise LLMConfigError(f"the {self.name} backend needs an API key in the environment variable "
-                           f"{API_KEY_ENV}, which is not set")
+            raise LLMConfigError(
+                f"the {self.name} backend needs an API key in the environment variable "
+                f"{API_KEY_ENV}, which is not set"
+            )
         self.model = model
-        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0,
-                                           timeout=timeout)
+        self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
     def params(self, request: LLMRequest) -> dict:
         if request.kind == "completion":
             raise UnsupportedRequestError(
                 f"the {self.name} backend has no raw completion (the Messages API always applies "
-                "the chat template); magpie needs backend 'local' or 'openai_compatible'")
+                "the chat template); magpie needs backend 'local' or 'openai_compatible'"
+            )
         params = {
             "model": self.model,
             "max_tokens": request.max_tokens,
@@ -102,8 +105,12 @@ class AnthropicBackend:
     @staticmethod
     def to_response(message) -> LLMResponse:
         text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
-        return LLMResponse(text=text, input_tokens=message.usage.input_tokens,
-                           output_tokens=message.usage.output_tokens, finish_reason=message.stop_reason)
+        return LLMResponse(
+            text=text,
+            input_tokens=message.usage.input_tokens,
+            output_tokens=message.usage.output_tokens,
+            finish_reason=message.stop_reason,
+        )
 
     def generate_one(self, request: LLMRequest) -> LLMResponse:
         params = self.params(request)
@@ -134,8 +141,15 @@ class AnthropicBatchBackend(AnthropicBackend):
     name = "anthropic_batch"
     price_multiplier = 0.5
 
-    def __init__(self, model: str = DEFAULT_MODEL, base_url: str | None = None, timeout: float = 60.0,
-                 poll_interval: float = 30.0, max_rounds: int = 3, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        poll_interval: float = 30.0,
+        max_rounds: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         super().__init__(model=model, base_url=base_url, timeout=timeout)
         self.poll_interval = poll_interval
         self.max_rounds = max_rounds
@@ -152,11 +166,12 @@ class AnthropicBatchBackend(AnthropicBackend):
                 error = translate_error(exc)
                 if not isinstance(error, RetryableError) or attempt + 1 == attempts:
                     raise LLMError(f"{what}: {error}") from exc
-                self.sleep(error.retry_after if error.retry_after is not None else min(30.0, 2.0 ** attempt))
+                self.sleep(error.retry_after if error.retry_after is not None else min(30.0, 2.0**attempt))
         raise AssertionError("unreachable")
 
-    def run_batch(self, missing: dict[str, LLMRequest], cache, stage: str,
-                  log: Callable[[str], None]) -> tuple[dict[str, LLMResponse], dict[str, str]]:
+    def run_batch(
+        self, missing: dict[str, LLMRequest], cache, stage: str, log: Callable[[str], None]
+    ) -> tuple[dict[str, LLMResponse], dict[str, str]]:
         if cache is None:
             raise LLMConfigError("the anthropic_batch backend needs the response cache to persist batch ids")
         params = {key: self.params(request) for key, request in missing.items()}
@@ -166,13 +181,17 @@ class AnthropicBatchBackend(AnthropicBackend):
         # 1. resume batches a previous attempt submitted for any of these requests
         for batch_id, custom_ids in cache.open_batches(stage_key):
             if set(custom_ids) & set(missing):
-                log(f"{stage}: resuming Message Batch {batch_id} ({len(custom_ids)} requests) "
-                    "submitted by an earlier run")
+                log(
+                    f"{stage}: resuming Message Batch {batch_id} ({len(custom_ids)} requests) "
+                    "submitted by an earlier run"
+                )
                 try:
                     self._collect(batch_id, missing, cache, fresh, failed, stage, log)
                 except BatchNotFoundError:
-                    log(f"{stage}: Message Batch {batch_id} is unknown to the API (results expire after "
-                        "29 days; another key or base_url?); its requests are submitted again")
+                    log(
+                        f"{stage}: Message Batch {batch_id} is unknown to the API (results expire after "
+                        "29 days; another key or base_url?); its requests are submitted again"
+                    )
                     cache.close_batch(batch_id)
         # 2. submit what is still missing, resubmitting failures, up to max_rounds batches
         for round_no in range(1, self.max_rounds + 1):
@@ -181,14 +200,20 @@ class AnthropicBatchBackend(AnthropicBackend):
                 break
             failed = {key: failed[key] for key in pending if key in failed}
             for start in range(0, len(pending), MAX_BATCH_REQUESTS):
-                part = pending[start:start + MAX_BATCH_REQUESTS]
+                part = pending[start : start + MAX_BATCH_REQUESTS]
                 # Creating is not idempotent: a retry after a timeout could create (and bill) a
                 # second batch, so it is tried once and a failure stops the stage.
-                batch = self._api("create Message Batch", self._client.messages.batches.create, attempts=1,
-                                  requests=[{"custom_id": key, "params": params[key]} for key in part])
+                batch = self._api(
+                    "create Message Batch",
+                    self._client.messages.batches.create,
+                    attempts=1,
+                    requests=[{"custom_id": key, "params": params[key]} for key in part],
+                )
                 cache.record_batch(batch.id, stage_key, part)
-                log(f"{stage}: submitted Message Batch {batch.id} with {len(part)} requests "
-                    f"(round {round_no} of {self.max_rounds})")
+                log(
+                    f"{stage}: submitted Message Batch {batch.id} with {len(part)} requests "
+                    f"(round {round_no} of {self.max_rounds})"
+                )
                 self._collect(batch.id, missing, cache, fresh, failed, stage, log)
         remaining = {key: failed.get(key, "no result") for key in missing if key not in fresh}
         return fresh, remaining
@@ -206,12 +231,16 @@ class AnthropicBatchBackend(AnthropicBackend):
             counts = batch.request_counts
             if batch.processing_status == "ended":
                 break
-            log(f"{stage}: batch {batch_id} {batch.processing_status}: {counts.processing} processing, "
-                f"{counts.succeeded} succeeded, {counts.errored} errored")
+            log(
+                f"{stage}: batch {batch_id} {batch.processing_status}: {counts.processing} processing, "
+                f"{counts.succeeded} succeeded, {counts.errored} errored"
+            )
             self.sleep(self.poll_interval)
         problems = []
         try:
-            results = list(self._api("read Message Batch results", self._client.messages.batches.results, batch_id))
+            results = list(
+                self._api("read Message Batch results", self._client.messages.batches.results, batch_id)
+            )
         except anthropic.AnthropicError as exc:  # errors while streaming the JSONL
             raise translate_error(exc) from exc
         for item in results:
@@ -228,6 +257,8 @@ class AnthropicBatchBackend(AnthropicBackend):
                 failed[key] = f"{result.type}" + (f": {getattr(detail, 'message', detail)}" if detail else "")
                 problems.append(failed[key])
         cache.close_batch(batch_id)
-        log(f"{stage}: batch {batch_id} ended: {counts.succeeded} succeeded, {counts.errored} errored, "
-            f"{counts.expired} expired, {counts.canceled} canceled" +
-            (f"; {len(problems)} to resubmit, e.g. {problems[0]}" if problems else ""))
+        log(
+            f"{stage}: batch {batch_id} ended: {counts.succeeded} succeeded, {counts.errored} errored, "
+            f"{counts.expired} expired, {counts.canceled} canceled"
+            + (f"; {len(problems)} to resubmit, e.g. {problems[0]}" if problems else "")
+        )

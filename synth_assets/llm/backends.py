@@ -30,13 +30,18 @@ def make_backend(
 
         if backend == "anthropic":
             return AnthropicBackend(model=model or DEFAULT_MODEL, base_url=base_url, timeout=timeout)
-        return AnthropicBatchBackend(model=model or DEFAULT_MODEL, base_url=base_url, timeout=timeout,
-                                     poll_interval=batch_poll_interval)
+        return AnthropicBatchBackend(
+            model=model or DEFAULT_MODEL,
+            base_url=base_url,
+            timeout=timeout,
+            poll_interval=batch_poll_interval,
+        )
     if backend == "openai_compatible":
         from synth_assets.llm.openai_backend import OpenAICompatibleBackend
 
         if not model:
             raise LLMConfigError("the openai_compatible backend needs model (the name the server serves)")
-        return OpenAICompatibleBackend(base_url=base_url or "", model=model, timeout=timeout,
-                                       chat_template=chat_template)
+        return OpenAICompatibleBackend(
+            base_url=base_url or "", model=model, timeout=timeout, chat_template=chat_template
+        )
     raise LLMConfigError(f"unknown LLM backend {backend!r}; choose from {BACKENDS}")

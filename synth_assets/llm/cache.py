@@ -53,10 +53,11 @@ class ResponseCache:
         found = {}
         with self._lock:
             for start in range(0, len(keys), 500):
-                chunk = keys[start:start + 500]
+                chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for key, blob in self._db.execute(
-                        f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk):
+                    f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk
+                ):
                     found[key] = LLMResponse.from_json(blob)
         return found
 
@@ -75,15 +76,19 @@ class ResponseCache:
     # -- Message Batches ------------------------------------------------------------------
     def record_batch(self, batch_id: str, stage_key: str, custom_ids: list[str]) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO batches VALUES (?, ?, ?, 'submitted', ?)",
-                             (batch_id, stage_key, json.dumps(custom_ids), time.time()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, 'submitted', ?)",
+                (batch_id, stage_key, json.dumps(custom_ids), time.time()),
+            )
             self._db.commit()
 
     def open_batches(self, stage_key: str) -> list[tuple[str, list[str]]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT batch_id, custom_ids FROM batches WHERE stage_key = ? AND status = 'submitted' "
-                "ORDER BY created_at", (stage_key,)).fetchall()
+                "ORDER BY created_at",
+                (stage_key,),
+            ).fetchall()
         return [(batch_id, json.loads(ids)) for batch_id, ids in rows]
 
     def close_batch(self, batch_id: str) -> None:

@@ -31,7 +31,7 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 0)."""
         if retry_after is not None:
             return min(self.max_delay, retry_after) + rng.uniform(0, 0.1 * self.base_delay)
-        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt))
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,10 @@ class LLMClient:
         # requests answered without a call of their own: cached, or a duplicate in this list
         usage.cache_hits = len(requests) - len(missing)
         if missing:
-            self.log(f"{stage}: {len(requests)} requests, {usage.cache_hits} cached, "
-                     f"{len(missing)} new calls to {self.backend.name}:{self.backend.model}")
+            self.log(
+                f"{stage}: {len(requests)} requests, {usage.cache_hits} cached, "
+                f"{len(missing)} new calls to {self.backend.name}:{self.backend.model}"
+            )
         failures: dict[str, str] = {}
         if missing and hasattr(self.backend, "run_batch"):
             fresh, failures = self.backend.run_batch(missing, self.cache, stage, self.log)
@@ -176,9 +178,11 @@ class LLMClient:
         if failures:
             usage.failures = len(failures)
             usage.errors = sorted(set(failures.values()))[:10]
-            error = LLMError(f"{stage}: {len(failures)} of {len(missing)} new LLM calls failed after "
-                             f"retries (the {len(missing) - len(failures)} that succeeded are cached): "
-                             f"{usage.errors[0]}")
+            error = LLMError(
+                f"{stage}: {len(failures)} of {len(missing)} new LLM calls failed after "
+                f"retries (the {len(missing) - len(failures)} that succeeded are cached): "
+                f"{usage.errors[0]}"
+            )
             error.usage = usage  # what the successful calls cost is still known
             raise error
         return [results[key] for key in keys], usage

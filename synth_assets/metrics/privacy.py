@@ -90,8 +90,10 @@ def dcr_report(
     d_holdout = nearest_distances(compared, holdout_sample, spans=spans)[:, 0]
     order = rng.permutation(len(train))
     n_folds = min(max_folds, -(-len(train) // n_reference))
-    log(f"DCR: {len(compared)} synthetic rows vs {n_reference} holdout rows and {n_folds} train "
-        f"fold(s) of {n_reference} rows")
+    log(
+        f"DCR: {len(compared)} synthetic rows vs {n_reference} holdout rows and {n_folds} train "
+        f"fold(s) of {n_reference} rows"
+    )
     shares, medians = [], []
     for fold in range(n_folds):
         if n_folds > 1:

@@ -56,20 +56,20 @@ def build_expectations(train: pd.DataFrame, expected_rows: int, n_synthetic_rows
     kinds = column_kinds(train)
     for column in train.columns:
         values = train[column]
-        expectations.append(
-            gxe.ExpectColumnValuesToBeOfType(column=column, type_=gx_type_name(values.dtype))
-        )
+        expectations.append(gxe.ExpectColumnValuesToBeOfType(column=column, type_=gx_type_name(values.dtype)))
         null_rate = float(values.isna().mean())
         if null_rate == 0:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column))
         else:
             spread = 3 * math.sqrt(null_rate * (1 - null_rate) / max(1, n_synthetic_rows))
             tolerance = max(NULL_RATE_TOLERANCE, spread)
-            expectations.append(gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
-                column=column,
-                min_value=max(0.0, 1 - null_rate - tolerance),
-                max_value=min(1.0, 1 - null_rate + tolerance),
-            ))
+            expectations.append(
+                gxe.ExpectColumnProportionOfNonNullValuesToBeBetween(
+                    column=column,
+                    min_value=max(0.0, 1 - null_rate - tolerance),
+                    max_value=min(1.0, 1 - null_rate + tolerance),
+                )
+            )
         present = values.dropna()
         if kinds[column] in ("numerical", "datetime"):
             low, high = present.min(), present.max()
@@ -104,16 +104,20 @@ def run_quality_suite(data: pd.DataFrame, train: pd.DataFrame, expected_rows: in
         if item.success:
             continue
         config = item.expectation_config
-        detail = {key: item.result[key] for key in
-                  ("observed_value", "unexpected_count", "unexpected_percent", "partial_unexpected_list")
-                  if key in item.result}
+        detail = {
+            key: item.result[key]
+            for key in ("observed_value", "unexpected_count", "unexpected_percent", "partial_unexpected_list")
+            if key in item.result
+        }
         if item.exception_info and item.exception_info.get("raised_exception"):
             detail["exception"] = item.exception_info.get("exception_message")
-        failed.append({
-            "expectation": config.type,
-            "column": config.kwargs.get("column"),
-            "detail": _jsonable(detail),
-        })
+        failed.append(
+            {
+                "expectation": config.type,
+                "column": config.kwargs.get("column"),
+                "detail": _jsonable(detail),
+            }
+        )
     return QualityResult(success=bool(result.success), n_expectations=len(result.results), failed=failed)
 
 

@@ -106,11 +106,12 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
                 slow_numeric.append((q, r, span))
         else:
             codes, _ = pd.factorize(
-                pd.concat([queries[column].astype(object), reference[column].astype(object)],
-                          ignore_index=True),
+                pd.concat(
+                    [queries[column].astype(object), reference[column].astype(object)], ignore_index=True
+                ),
                 use_na_sentinel=False,
             )
-            q_codes, r_codes = codes[: len(queries)], codes[len(queries):]
+            q_codes, r_codes = codes[: len(queries)], codes[len(queries) :]
             levels = int(codes.max()) + 1
             if levels <= ONE_HOT_MAX_LEVELS:
                 eye = np.eye(levels)

@@ -74,15 +74,27 @@ def _make_model(model: str, task_type: str, categorical: list[str], numeric: lis
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     classify = task_type != "regression"
     if model == "linear":
-        pre = ColumnTransformer([
-            ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="__missing__"),
-                                  OneHotEncoder(handle_unknown="ignore")), categorical),
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ])
+        pre = ColumnTransformer(
+            [
+                (
+                    "cat",
+                    make_pipeline(
+                        SimpleImputer(strategy="constant", fill_value="__missing__"),
+                        OneHotEncoder(handle_unknown="ignore"),
+                    ),
+                    categorical,
+                ),
+                ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            ]
+        )
         estimator = LogisticRegression(max_iter=2000) if classify else Ridge()
         return make_pipeline(pre, estimator)
-    ordinal = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                             encoded_missing_value=np.nan, max_categories=MAX_ORDINAL_LEVELS)
+    ordinal = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,
+        encoded_missing_value=np.nan,
+        max_categories=MAX_ORDINAL_LEVELS,
+    )
     pre = ColumnTransformer([("cat", ordinal, categorical), ("num", "passthrough", numeric)])
     if model == "gradient_boosting":
         mask = [True] * len(categorical) + [False] * len(numeric)
@@ -111,12 +123,14 @@ def _fit_score(fit_frame, test_frame, target, task_type, model, seed) -> float:
     if task_type == "binary":
         positive = sorted(pd.unique(pd.concat([y_fit, y_test])).tolist())[-1]
         classes = list(estimator.classes_)
-        proba = (estimator.predict_proba(x_test)[:, classes.index(positive)]
-                 if positive in classes else np.zeros(len(x_test)))
+        proba = (
+            estimator.predict_proba(x_test)[:, classes.index(positive)]
+            if positive in classes
+            else np.zeros(len(x_test))
+        )
         return float(roc_auc_score(y_test == positive, proba))
     labels = sorted(pd.unique(y_test).tolist())
-    return float(f1_score(y_test, estimator.predict(x_test), labels=labels, average="macro",
-                          zero_division=0))
+    return float(f1_score(y_test, estimator.predict(x_test), labels=labels, average="macro", zero_division=0))
 
 
 def tstr_report(

@@ -78,9 +78,7 @@ def split_table(real: RealTable, holdout_fraction: float = 0.3, seed: int = 0) -
             )
         strata = y
     try:
-        train, holdout = train_test_split(
-            frame, test_size=n_holdout, random_state=seed, stratify=strata
-        )
+        train, holdout = train_test_split(frame, test_size=n_holdout, random_state=seed, stratify=strata)
     except ValueError as exc:
         raise InputDataError(f"{real.source}: cannot split stratified: {exc}") from exc
     return TableSplit(

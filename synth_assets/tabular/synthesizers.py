@@ -89,8 +89,10 @@ def synthesize(
     metadata = Metadata.detect_from_dataframes({table: train}, infer_keys=None)
     _treat_repeated_values_as_categories(metadata, table, train, log)
     synthesizer = _make_synthesizer(kind, metadata, epochs)
-    log(f"fitting {kind} on {len(train)} rows x {train.shape[1]} columns"
-        + (f" for {epochs} epochs" if kind in NEURAL_SYNTHESIZERS else ""))
+    log(
+        f"fitting {kind} on {len(train)} rows x {train.shape[1]} columns"
+        + (f" for {epochs} epochs" if kind in NEURAL_SYNTHESIZERS else "")
+    )
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
@@ -133,8 +135,10 @@ def _treat_repeated_values_as_categories(metadata, table: str, train: pd.DataFra
             continue
         if train[name].nunique() <= max(MAX_CATEGORIES_FOR_PII_NAMES, 0.05 * len(train)):
             metadata.update_column(column_name=name, sdtype="categorical", table_name=table)
-            log(f"column {name!r}: SDV guessed sdtype {spec['sdtype']!r} from its name; its "
-                f"{train[name].nunique()} distinct values are modelled as categories instead")
+            log(
+                f"column {name!r}: SDV guessed sdtype {spec['sdtype']!r} from its name; its "
+                f"{train[name].nunique()} distinct values are modelled as categories instead"
+            )
         else:
             generated[name] = spec["sdtype"]
     if generated:
@@ -163,8 +167,9 @@ def conform_to_schema(data: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
 def _cast_like(values: pd.Series, like: pd.Series) -> pd.Series:
     dtype = like.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        return pd.Series(pd.Categorical(values, categories=dtype.categories, ordered=dtype.ordered),
-                         index=values.index)
+        return pd.Series(
+            pd.Categorical(values, categories=dtype.categories, ordered=dtype.ordered), index=values.index
+        )
     if ptypes.is_bool_dtype(dtype):
         return values.astype(bool) if values.notna().all() else values.astype("boolean")
     if ptypes.is_datetime64_any_dtype(dtype):
@@ -172,8 +177,9 @@ def _cast_like(values: pd.Series, like: pd.Series) -> pd.Series:
     if ptypes.is_integer_dtype(dtype):
         numeric = pd.to_numeric(values).round()
         if isinstance(dtype, pd.api.extensions.ExtensionDtype) or numeric.isna().any():
-            return numeric.astype("Int64" if not isinstance(dtype, pd.api.extensions.ExtensionDtype)
-                                  else dtype)
+            return numeric.astype(
+                "Int64" if not isinstance(dtype, pd.api.extensions.ExtensionDtype) else dtype
+            )
         return numeric.astype(dtype)
     if ptypes.is_float_dtype(dtype):
         return pd.to_numeric(values).astype(dtype)

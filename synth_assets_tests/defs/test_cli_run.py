@@ -21,9 +21,22 @@ def test_tabular_lane_job_from_the_cli(tmp_path):
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTH_ASSETS_OUTPUT_DIR": str(tmp_path / "out")}
     done = subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "execute",
-         "-m", "synth_assets.definitions", "-j", "tabular_lane"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "job",
+            "execute",
+            "-m",
+            "synth_assets.definitions",
+            "-j",
+            "tabular_lane",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (tmp_path / "out" / "tabular_synth" / "data.parquet").exists()

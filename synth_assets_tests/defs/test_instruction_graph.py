@@ -34,20 +34,30 @@ def fake_llm(body: dict) -> str:
     text = body["messages"][-1]["content"]
     digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
     if "Rate the RESPONSE" in text:
-        return '{"score": %d, "reason": "checked"}' % (5 if digest % 4 else 2)
+        score = 5 if digest % 4 else 2
+        return f'{{"score": {score}, "reason": "checked"}}'
     if "Prompt#:" in text:
         parent = text.split("Prompt#:\n", 1)[1].split("\n\n", 1)[0]
-        return ("For a family of four on a fixed income: " + parent[0].lower() + parent[1:].rstrip(".")
-                + ", then add one worked example with realistic numbers and a short summary table.")
+        return (
+            "For a family of four on a fixed income: "
+            + parent[0].lower()
+            + parent[1:].rstrip(".")
+            + ", then add one worked example with realistic numbers and a short summary table."
+        )
     if "Write one new task" in text or "Write one question" in text:
         return TASKS[digest % len(TASKS)]
-    return ("Start with the basics, then go step by step: gather what you need, check each step "
-            "against the goal, and review the result carefully before you finish. " * 2)
+    return (
+        "Start with the basics, then go step by step: gather what you need, check each step "
+        "against the goal, and review the result carefully before you finish. " * 2
+    )
 
 
 def _materialize(tmp_path, llm, instance, run_config=None):
     return materialize(
-        [*instruction_assets, *instruction_checks], partition_key=PARTITION, instance=instance, raise_on_error=False,
+        [*instruction_assets, *instruction_checks],
+        partition_key=PARTITION,
+        instance=instance,
+        raise_on_error=False,
         resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
         run_config=run_config or {"ops": {"raw_instructions": {"config": {"per_topic": 2}}}},
     )
@@ -62,16 +72,25 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     instance = DagsterInstance.ephemeral()
     with FakeAnthropicServer(responder=fake_llm) as server:
-        llm = LLMResource(backend="anthropic", model="claude-haiku-4-5", base_url=server.base_url,
-                          cache_path=str(tmp_path / "cache.sqlite"))
+        llm = LLMResource(
+            backend="anthropic",
+            model="claude-haiku-4-5",
+            base_url=server.base_url,
+            cache_path=str(tmp_path / "cache.sqlite"),
+        )
         result = _materialize(tmp_path, llm, instance)
         assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         sent = len(server.message_requests())
         raw, critic = _metadata(result, "raw_instructions"), _metadata(result, "critic_filtered_instructions")
         assert raw["llm_requests_total"] == 16 and raw["backend"] == "anthropic"
         assert critic["llm_calls_new"] > 0 and critic["estimated_cost_usd"] > 0
-        assert sum(_metadata(result, a)["llm_calls_new"] for a in
-                   ("raw_instructions", "evolved_instructions", "critic_filtered_instructions")) == sent
+        assert (
+            sum(
+                _metadata(result, a)["llm_calls_new"]
+                for a in ("raw_instructions", "evolved_instructions", "critic_filtered_instructions")
+            )
+            == sent
+        )
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert checks == {"critic_pass_rate": True, "diversity": True}
 
@@ -96,9 +115,15 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
 def test_magpie_refused_on_anthropic(tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     with FakeAnthropicServer(responder=fake_llm) as server:
-        llm = LLMResource(backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite"))
-        result = _materialize(tmp_path, llm, DagsterInstance.ephemeral(),
-                              {"ops": {"raw_instructions": {"config": {"technique": "magpie"}}}})
+        llm = LLMResource(
+            backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite")
+        )
+        result = _materialize(
+            tmp_path,
+            llm,
+            DagsterInstance.ephemeral(),
+            {"ops": {"raw_instructions": {"config": {"technique": "magpie"}}}},
+        )
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
         assert "magpie needs raw completion" in str(failure.event_specific_data.error)
@@ -108,13 +133,24 @@ def test_magpie_refused_on_anthropic(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_local_model_end_to_end_one_partition(tmp_path):
     llm = LLMResource(backend="local", cache_path=str(tmp_path / "cache.sqlite"))
-    result = _materialize(tmp_path, llm, DagsterInstance.ephemeral(), {"ops": {
-        "raw_instructions": {"config": {"per_topic": 1, "max_topics": 3}},
-        "critic_filtered_instructions": {"config": {"use_logprobs": True}},
-    }})
+    result = _materialize(
+        tmp_path,
+        llm,
+        DagsterInstance.ephemeral(),
+        {
+            "ops": {
+                "raw_instructions": {"config": {"per_topic": 1, "max_topics": 3}},
+                "critic_filtered_instructions": {"config": {"use_logprobs": True}},
+            }
+        },
+    )
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert materialized == {"seed_topics", "raw_instructions", "evolved_instructions",
-                            "critic_filtered_instructions"}
+    assert materialized == {
+        "seed_topics",
+        "raw_instructions",
+        "evolved_instructions",
+        "critic_filtered_instructions",
+    }
     raw = _metadata(result, "raw_instructions")
     assert raw["backend"] == "local" and raw["model"].startswith("SmolLM2") and raw["llm_calls_new"] == 3
     assert raw["estimated_cost_usd"] == 0.0

@@ -84,10 +84,15 @@ def test_failing_blocking_check_stops_downstream(tmp_path):
 def test_csv_source_with_mixed_types(tmp_path, mixed_table):
     path = tmp_path / "people.csv"
     mixed_table.to_csv(path, index=False)
-    result = _run(tmp_path, run_config={"ops": {
-        "real_table": {"config": {"source": str(path), "target": "label"}},
-        "tabular_synth": {"config": {"num_rows": 200}},
-    }})
+    result = _run(
+        tmp_path,
+        run_config={
+            "ops": {
+                "real_table": {"config": {"source": str(path), "target": "label"}},
+                "tabular_synth": {"config": {"num_rows": 200}},
+            }
+        },
+    )
     checks = _checks(result)
     assert set(checks) == {"tstr", "dcr", "data_quality"}
     assert checks["data_quality"].passed, checks["data_quality"].metadata
@@ -98,8 +103,10 @@ def test_csv_source_with_mixed_types(tmp_path, mixed_table):
 
 
 def test_bad_input_fails_with_clear_error_and_leaves_nothing(tmp_path):
-    result = _run(tmp_path, run_config={"ops": {
-        "real_table": {"config": {"source": str(tmp_path / "nope.csv"), "target": "y"}}}})
+    result = _run(
+        tmp_path,
+        run_config={"ops": {"real_table": {"config": {"source": str(tmp_path / "nope.csv"), "target": "y"}}}},
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "data file not found" in str(failure.event_specific_data.error)
@@ -112,21 +119,27 @@ def test_allowed_data_dir_from_environment(tmp_path, monkeypatch, mixed_table):
     mixed_table.to_csv(outside, index=False)
     (tmp_path / "allowed").mkdir()
     monkeypatch.setenv("SYNTH_ASSETS_DATA_DIR", str(tmp_path / "allowed"))
-    result = _run(tmp_path, run_config={"ops": {
-        "real_table": {"config": {"source": str(outside), "target": "label"}}}})
+    result = _run(
+        tmp_path, run_config={"ops": {"real_table": {"config": {"source": str(outside), "target": "label"}}}}
+    )
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "outside the allowed data directory" in str(failure.event_specific_data.error)
 
 
 # ---- the checks' verdicts on known-bad synthetic tables --------------------------------------
 
+
 def _as_synthetic(frame: pd.DataFrame) -> SyntheticTable:
     return SyntheticTable(frame, "test", 0, None, len(frame), NO_FORMAL_GUARANTEE, 0.0, 0.0)
 
 
 def test_copy_of_train_fails_dcr(breast_cancer_split):
-    result = dcr_check(build_op_context(), config=DCRCheckConfig(),
-                       tabular_synth=_as_synthetic(breast_cancer_split.train), real_table=breast_cancer_split)
+    result = dcr_check(
+        build_op_context(),
+        config=DCRCheckConfig(),
+        tabular_synth=_as_synthetic(breast_cancer_split.train),
+        real_table=breast_cancer_split,
+    )
     assert result.passed is False
     assert result.metadata["dcr_share"].value > 0.55
     assert result.metadata["exact_match_share"].value == 1.0
@@ -137,8 +150,12 @@ def test_random_noise_fails_tstr(breast_cancer_split):
     rng = np.random.default_rng(1)
     noise = pd.DataFrame({c: rng.uniform(train[c].min(), train[c].max(), len(train)) for c in train.columns})
     noise["target"] = rng.integers(0, 2, len(train))
-    result = tstr_check(build_op_context(), config=TSTRCheckConfig(),
-                        tabular_synth=_as_synthetic(noise), real_table=breast_cancer_split)
+    result = tstr_check(
+        build_op_context(),
+        config=TSTRCheckConfig(),
+        tabular_synth=_as_synthetic(noise),
+        real_table=breast_cancer_split,
+    )
     assert result.passed is False and result.metadata["tstr_ratio"].value < 0.9
 
 
@@ -154,6 +171,10 @@ def test_undefined_tstr_is_a_failed_check_with_the_reason(breast_cancer_split):
     split = breast_cancer_split
     holdout = split.holdout.assign(target=0)
     one_class = type(split)(split.train, holdout, split.target, split.task_type, split.source, 0, 0.3)
-    result = tstr_check(build_op_context(), config=TSTRCheckConfig(),
-                        tabular_synth=_as_synthetic(split.train), real_table=one_class)
+    result = tstr_check(
+        build_op_context(),
+        config=TSTRCheckConfig(),
+        tabular_synth=_as_synthetic(split.train),
+        real_table=one_class,
+    )
     assert result.passed is False and "single class" in result.metadata["error"].value

@@ -2,32 +2,43 @@ import math
 
 import pytest
 
-from synth_assets.instructions.critic import expected_score, first_score_position, judge_messages, parse_judgement
+from synth_assets.instructions.critic import (
+    expected_score,
+    first_score_position,
+    judge_messages,
+    parse_judgement,
+)
 
 
-@pytest.mark.parametrize("text,score", [
-    ('{"score": 4, "reason": "accurate"}', 4),
-    ('```json\n{"score": 5, "reason": "great"}\n```', 5),
-    ('Here is my verdict: {"score": "3", "reason": "partly wrong"} Hope that helps.', 3),
-    ('{"reason": "ok", "score": 2}', 2),
-    ("4", 4),
-    (" 5/5 ", 5),
-    ("3.", 3),
-    ('{"score": 4, "reason": "cut off', 4),  # malformed JSON, the field is still readable
-    ('{"score": 9}\n{"score": 2, "reason": "second object is valid"}', 2),
-])
+@pytest.mark.parametrize(
+    "text,score",
+    [
+        ('{"score": 4, "reason": "accurate"}', 4),
+        ('```json\n{"score": 5, "reason": "great"}\n```', 5),
+        ('Here is my verdict: {"score": "3", "reason": "partly wrong"} Hope that helps.', 3),
+        ('{"reason": "ok", "score": 2}', 2),
+        ("4", 4),
+        (" 5/5 ", 5),
+        ("3.", 3),
+        ('{"score": 4, "reason": "cut off', 4),  # malformed JSON, the field is still readable
+        ('{"score": 9}\n{"score": 2, "reason": "second object is valid"}', 2),
+    ],
+)
 def test_parses_what_judges_write(text, score):
     assert parse_judgement(text)[0] == score
 
 
-@pytest.mark.parametrize("text", [
-    "I think it is good",
-    "There are 3 problems with this answer.",
-    '{"score": 7, "reason": "out of range"}',
-    '{"score": 4.5}',
-    "",
-    "{{{{",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I think it is good",
+        "There are 3 problems with this answer.",
+        '{"score": 7, "reason": "out of range"}',
+        '{"score": 4.5}',
+        "",
+        "{{{{",
+    ],
+)
 def test_refuses_what_is_not_a_verdict(text):
     assert parse_judgement(text) is None
 

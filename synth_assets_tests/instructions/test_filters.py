@@ -5,24 +5,30 @@ from synth_assets.instructions.filters import NearDuplicateFilter, rule_violatio
 from synth_assets.instructions.text import rouge_l
 
 
-@pytest.mark.parametrize("text,reason", [
-    ("Hi there", "too_short"),
-    (" ".join(["word"] * 151), "too_long"),
-    ("Describe the image of a cat sitting on a mat.", "blacklisted_keyword (image)"),
-    ("Please go to the website and summarise it.", "blacklisted_keyword (go to)"),
-    ("Plot the sales figures for the last year.", "blacklisted_keyword (plot)"),
-    ("- List three fruits that are red.", "leading_punctuation"),
-    ("Explique la différence entre deux mots.", "non_ascii"),
-])
+@pytest.mark.parametrize(
+    "text,reason",
+    [
+        ("Hi there", "too_short"),
+        (" ".join(["word"] * 151), "too_long"),
+        ("Describe the image of a cat sitting on a mat.", "blacklisted_keyword (image)"),
+        ("Please go to the website and summarise it.", "blacklisted_keyword (go to)"),
+        ("Plot the sales figures for the last year.", "blacklisted_keyword (plot)"),
+        ("- List three fruits that are red.", "leading_punctuation"),
+        ("Explique la différence entre deux mots.", "non_ascii"),
+    ],
+)
 def test_rule_violations(text, reason):
     assert rule_violation(text).startswith(reason)
 
 
-@pytest.mark.parametrize("text", [
-    "List three fruits that are red.",
-    "Explain how compound interest works with an example.",
-    "Summarise the mapping between keys and values in a Python dict.",  # 'map' only as a whole word
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "List three fruits that are red.",
+        "Explain how compound interest works with an example.",
+        "Summarise the mapping between keys and values in a Python dict.",  # 'map' only as a whole word
+    ],
+)
 def test_acceptable_instructions(text):
     assert rule_violation(text) is None
 
@@ -35,9 +41,13 @@ def test_rouge_l_hand_computed():
 
 def test_near_duplicates_rejected_against_seeds_and_kept():
     dedupe = NearDuplicateFilter(["Suggest three cheap dinners that use rice."])
-    assert dedupe.check_and_add("Suggest three cheap dinners that use rice and beans.").startswith("near_duplicate")
+    assert dedupe.check_and_add("Suggest three cheap dinners that use rice and beans.").startswith(
+        "near_duplicate"
+    )
     assert dedupe.check_and_add("Explain how a credit score is calculated.") is None
-    assert dedupe.check_and_add("Explain how a credit score is calculated in the US.").startswith("near_duplicate")
+    assert dedupe.check_and_add("Explain how a credit score is calculated in the US.").startswith(
+        "near_duplicate"
+    )
     assert len(dedupe.pool) == 2
 
 
@@ -48,6 +58,8 @@ def test_distinct_n_hand_computed():
 
 
 def test_mean_nearest_rouge_l():
-    assert mean_nearest_rouge_l(["the cat sat", "the cat ran", "dogs bark loudly"]) == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+    assert mean_nearest_rouge_l(["the cat sat", "the cat ran", "dogs bark loudly"]) == pytest.approx(
+        (2 / 3 + 2 / 3 + 0) / 3
+    )
     with pytest.raises(ValueError, match="at least two"):
         mean_nearest_rouge_l(["alone"])

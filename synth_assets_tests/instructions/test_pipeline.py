@@ -23,25 +23,45 @@ def _client(responder, tmp_path=None):
 
 def _generator():
     counter = itertools.count()
-    phrases = ["Describe how to {} without spending much money on ingredients.",
-               "Write a short checklist for {} before a long weekend.",
-               "Compare two common approaches to {} and recommend one.",
-               "Explain the main mistakes beginners make with {} and how to avoid them."]
+    phrases = [
+        "Describe how to {} without spending much money on ingredients.",
+        "Write a short checklist for {} before a long weekend.",
+        "Compare two common approaches to {} and recommend one.",
+        "Explain the main mistakes beginners make with {} and how to avoid them.",
+    ]
 
     def respond(request):
         n = next(counter)
         topic = "budget cooking" if "budget cooking" in last_user_text(request) else "python testing"
         return f"{n + 1}. " + phrases[n % len(phrases)].format(topic) + "\n2. ignored second line"
+
     return respond
 
 
 def test_generate_raw_keeps_filters_and_records_provenance():
     client = _client(_generator())
-    out = pipeline.generate_raw(client, TOPICS, SEEDS.personas, SEEDS.seed_tasks.to_dict("records"),
-                                "self_instruct", per_topic=3, seed=20261120)
+    out = pipeline.generate_raw(
+        client,
+        TOPICS,
+        SEEDS.personas,
+        SEEDS.seed_tasks.to_dict("records"),
+        "self_instruct",
+        per_topic=3,
+        seed=20261120,
+    )
     assert len(out.kept) + len(out.rejects) == 6
-    assert set(out.kept.columns) >= {"id", "topic", "persona", "technique", "backend", "model",
-                                     "template_version", "seed", "parent_id", "created_at"}
+    assert set(out.kept.columns) >= {
+        "id",
+        "topic",
+        "persona",
+        "technique",
+        "backend",
+        "model",
+        "template_version",
+        "seed",
+        "parent_id",
+        "created_at",
+    }
     assert out.kept["id"].is_unique and (out.kept["backend"] == "scripted").all()
     assert not out.kept["instruction"].str.contains("ignored second line").any()
     # two rounds: the second round's prompts show instructions kept in the first
@@ -52,10 +72,23 @@ def test_generate_raw_keeps_filters_and_records_provenance():
 
 
 def test_rejects_keep_their_reasons():
-    answers = iter(["Draw a picture of a cat.", "ok", "Suggest three cheap dinners that use rice as the main "
-                    "ingredient.", "Explain how to store cooked rice safely in the fridge."])
-    out = pipeline.generate_raw(_client(lambda r: next(answers)), TOPICS, [], SEEDS.seed_tasks.to_dict("records"),
-                                "topic_prompt", per_topic=2, seed=1)
+    answers = iter(
+        [
+            "Draw a picture of a cat.",
+            "ok",
+            "Suggest three cheap dinners that use rice as the main ingredient.",
+            "Explain how to store cooked rice safely in the fridge.",
+        ]
+    )
+    out = pipeline.generate_raw(
+        _client(lambda r: next(answers)),
+        TOPICS,
+        [],
+        SEEDS.seed_tasks.to_dict("records"),
+        "topic_prompt",
+        per_topic=2,
+        seed=1,
+    )
     reasons = sorted(r.split(" ")[0] for r in out.rejects["reason"])
     assert reasons == ["blacklisted_keyword", "near_duplicate", "too_short"]
     assert out.kept["instruction"].tolist() == ["Explain how to store cooked rice safely in the fridge."]
@@ -70,8 +103,9 @@ def test_magpie_refused_without_raw_completion():
 
 def test_magpie_sends_only_the_pre_query_prefix():
     backend = ScriptedBackend(lambda r: "How do I keep basil alive on a windowsill in winter?")
-    backend.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-                             "{% endfor %}")
+    backend.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    )
     out = pipeline.generate_raw(LLMClient(backend), ["gardening"], [], [], "magpie", 1, seed=0)
     request = backend.calls[0]
     assert request.kind == "completion" and request.stop == ("<|im_end|>",)
@@ -95,16 +129,44 @@ def _evolver(request):
 def test_evolve_lineage_and_elimination():
     import pandas as pd
 
-    raw = pd.DataFrame([
-        {"id": "a", "topic": "t", "persona": None, "technique": "topic_prompt", "instruction":
-         "Explain how to plan weekly meals on a budget.", "input": "", "response": None, "operator": None,
-         "round": 0, "parent_id": None, "backend": "scripted", "model": "m", "template_version": "v",
-         "seed": 1, "created_at": "x"},
-        {"id": "b", "topic": "t", "persona": None, "technique": "topic_prompt", "instruction":
-         "Suggest cheap meals based on rice and lentils.", "input": "", "response": None, "operator": None,
-         "round": 0, "parent_id": None, "backend": "scripted", "model": "m", "template_version": "v",
-         "seed": 1, "created_at": "x"},
-    ])
+    raw = pd.DataFrame(
+        [
+            {
+                "id": "a",
+                "topic": "t",
+                "persona": None,
+                "technique": "topic_prompt",
+                "instruction": "Explain how to plan weekly meals on a budget.",
+                "input": "",
+                "response": None,
+                "operator": None,
+                "round": 0,
+                "parent_id": None,
+                "backend": "scripted",
+                "model": "m",
+                "template_version": "v",
+                "seed": 1,
+                "created_at": "x",
+            },
+            {
+                "id": "b",
+                "topic": "t",
+                "persona": None,
+                "technique": "topic_prompt",
+                "instruction": "Suggest cheap meals based on rice and lentils.",
+                "input": "",
+                "response": None,
+                "operator": None,
+                "round": 0,
+                "parent_id": None,
+                "backend": "scripted",
+                "model": "m",
+                "template_version": "v",
+                "seed": 1,
+                "created_at": "x",
+            },
+        ]
+    )
     out = pipeline.evolve(_client(_evolver), raw, rounds=2, operators=["add_constraints"], seed=3)
     # 'b' copies the marker in round 1 and, eliminated, is not evolved again
     assert out.rejects["reason"].tolist() == ["copies_prompt_markers (#rewritten prompt#)"]
@@ -120,15 +182,26 @@ def test_evolve_lineage_and_elimination():
 def test_judge_parses_retries_once_then_rejects_unparseable(tmp_path):
     import pandas as pd
 
-    pairs = pd.DataFrame([{"id": str(i), "instruction": f"Instruction number {i} about cooking.",
-                           "response": "An answer."} for i in range(4)])
+    pairs = pd.DataFrame(
+        [
+            {"id": str(i), "instruction": f"Instruction number {i} about cooking.", "response": "An answer."}
+            for i in range(4)
+        ]
+    )
     pairs = pairs.reindex(columns=pipeline.ROW_COLUMNS)
-    replies = {("0", 0): '{"score": 5, "reason": "good"}', ("1", 0): "```json\n{\"score\": 2}\n```",
-               ("2", 0): "hmm", ("2", 1): "4", ("3", 0): "no idea", ("3", 1): "still no idea"}
+    replies = {
+        ("0", 0): '{"score": 5, "reason": "good"}',
+        ("1", 0): '```json\n{"score": 2}\n```',
+        ("2", 0): "hmm",
+        ("2", 1): "4",
+        ("3", 0): "no idea",
+        ("3", 1): "still no idea",
+    }
 
     def respond(request):
         number = last_user_text(request).split("Instruction number ")[1].split(" ")[0]
         return replies[(number, request.sample_index)]
+
     out = pipeline.judge(_client(respond, tmp_path), pairs, threshold=4, use_logprobs=False)
     assert sorted(out.kept["id"]) == ["0", "2"]
     reasons = dict(zip(out.rejects["id"], out.rejects["reason"], strict=True))

@@ -80,9 +80,14 @@ def make_client(server, cache=None, *, timeout=5.0, **kwargs) -> LLMClient:
 
 def make_batch_client(server, cache, **kwargs) -> tuple[LLMClient, Recorder]:
     polls = Recorder()
-    backend = AnthropicBatchBackend(model=MODEL, base_url=server.base_url, timeout=5.0, poll_interval=0,
-                                    sleep=kwargs.pop("backend_sleep", polls),
-                                    max_rounds=kwargs.pop("max_rounds", 3))
+    backend = AnthropicBatchBackend(
+        model=MODEL,
+        base_url=server.base_url,
+        timeout=5.0,
+        poll_interval=0,
+        sleep=kwargs.pop("backend_sleep", polls),
+        max_rounds=kwargs.pop("max_rounds", 3),
+    )
     kwargs.setdefault("retry", FAST)
     kwargs.setdefault("sleep", Recorder())
     return LLMClient(backend, cache=cache, **kwargs), polls
@@ -97,8 +102,9 @@ def canonical(body: dict) -> str:
 
 def test_success_text_tokens_usage_and_request_body(server, cache):
     requests = [
-        chat("Describe a sunny day in the mountains", system="You are terse.", max_tokens=64,
-             temperature=0.3),
+        chat(
+            "Describe a sunny day in the mountains", system="You are terse.", max_tokens=64, temperature=0.3
+        ),
         chat("Name three colours", max_tokens=32, stop=("END",)),
         chat("What is two plus two?", temperature=0.0),
     ]
@@ -148,8 +154,11 @@ def test_429_with_retry_after_is_waited_out_and_retried(server, cache):
     assert client.limiter.lowest == 2  # a 429 halves the allowed concurrency
 
 
-@pytest.mark.parametrize("failure", [("status", 500), ("status", 529), ("close",)],
-                         ids=["500", "529-overloaded", "dropped-connection"])
+@pytest.mark.parametrize(
+    "failure",
+    [("status", 500), ("status", 529), ("close",)],
+    ids=["500", "529-overloaded", "dropped-connection"],
+)
 def test_transient_failure_then_success(server, cache, failure):
     server.then(failure)
     client = make_client(server, cache)
@@ -268,8 +277,12 @@ def test_malformed_judge_output_round_trips_as_text(server, cache):
     responses, usage = client.generate([chat("Rate this answer from 1 to 5 as JSON")], stage="judge")
     assert responses[0].text == "I think it is good"
     assert responses[0].output_tokens == 5
-    assert cache.get_many([chat("Rate this answer from 1 to 5 as JSON").cache_key("anthropic", MODEL)]
-                          ).popitem()[1].text == "I think it is good"
+    assert (
+        cache.get_many([chat("Rate this answer from 1 to 5 as JSON").cache_key("anthropic", MODEL)])
+        .popitem()[1]
+        .text
+        == "I think it is good"
+    )
 
 
 # -- persistent cache and interrupted stages ---------------------------------------------------
@@ -433,7 +446,9 @@ def test_batch_unknown_to_the_api_is_submitted_again(server, tmp_path):
     import hashlib
 
     cache = ResponseCache(tmp_path / "cache.sqlite")
-    backend = AnthropicBatchBackend(model=MODEL, base_url=server.base_url, poll_interval=0, sleep=lambda s: None)
+    backend = AnthropicBatchBackend(
+        model=MODEL, base_url=server.base_url, poll_interval=0, sleep=lambda s: None
+    )
     request = chat("resubmit me")
     key = request.cache_key(backend.name, MODEL)
     cache.record_batch("msgbatch_gone", hashlib.sha256(b"st").hexdigest()[:16], [key])

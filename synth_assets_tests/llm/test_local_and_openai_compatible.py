@@ -28,8 +28,12 @@ def test_gguf_found_without_importing_the_package():
 
 def test_local_chat_completion_and_logprobs(local_backend, tmp_path):
     client = LLMClient(local_backend, cache=ResponseCache(tmp_path / "c.sqlite"))
-    request = LLMRequest.chat([{"role": "user", "content": "Rate this answer from 1 to 5. Reply with one digit."}],
-                              max_tokens=8, temperature=0.0, top_logprobs=5)
+    request = LLMRequest.chat(
+        [{"role": "user", "content": "Rate this answer from 1 to 5. Reply with one digit."}],
+        max_tokens=8,
+        temperature=0.0,
+        top_logprobs=5,
+    )
     (response,), usage = client.generate([request])
     assert response.text and response.output_tokens > 0 and usage.input_tokens > 5
     assert response.tokens and len(response.top_logprobs) == len(response.tokens)
@@ -42,17 +46,21 @@ def test_local_chat_completion_and_logprobs(local_backend, tmp_path):
 
 def test_local_sampling_is_seeded_by_the_request(local_backend):
     request = LLMRequest.chat([{"role": "user", "content": "Name a fruit."}], max_tokens=12, temperature=1.0)
-    other = LLMRequest.chat([{"role": "user", "content": "Name a fruit."}], max_tokens=12, temperature=1.0,
-                            sample_index=1)
+    other = LLMRequest.chat(
+        [{"role": "user", "content": "Name a fruit."}], max_tokens=12, temperature=1.0, sample_index=1
+    )
     first, second = local_backend.generate_one(request), local_backend.generate_one(request)
     assert first.text == second.text
     assert local_backend._seed(request) != local_backend._seed(other)
 
 
 def test_local_raw_completion_for_magpie(local_backend):
-    prefix = pre_query_prefix(local_backend.chat_template, "You are an AI assistant. Users ask you about gardening.")
-    request = LLMRequest.completion(prefix, max_tokens=40, temperature=1.0,
-                                    stop=(user_turn_end(local_backend.chat_template),))
+    prefix = pre_query_prefix(
+        local_backend.chat_template, "You are an AI assistant. Users ask you about gardening."
+    )
+    request = LLMRequest.completion(
+        prefix, max_tokens=40, temperature=1.0, stop=(user_turn_end(local_backend.chat_template),)
+    )
     response = local_backend.generate_one(request)
     assert response.text.strip() and "<|im_start|>" not in response.text
 
@@ -60,12 +68,20 @@ def test_local_raw_completion_for_magpie(local_backend):
 @pytest.mark.slow
 def test_openai_compatible_backend_against_llama_cpp_server(tmp_path):
     with LlamaCppServer(smollm2_gguf_path()) as server:
-        backend = make_backend("openai_compatible", model=server.alias, base_url=server.base_url,
-                               chat_template=LocalBackend().chat_template)
+        backend = make_backend(
+            "openai_compatible",
+            model=server.alias,
+            base_url=server.base_url,
+            chat_template=LocalBackend().chat_template,
+        )
         client = LLMClient(backend, cache=ResponseCache(tmp_path / "c.sqlite"), concurrency=2)
         chat = LLMRequest.chat([{"role": "user", "content": "Give one tip for saving money."}], max_tokens=24)
-        scored = LLMRequest.chat([{"role": "user", "content": 'Answer with JSON {"score": 1-5}.'}],
-                                 max_tokens=12, temperature=0.0, top_logprobs=5)
+        scored = LLMRequest.chat(
+            [{"role": "user", "content": 'Answer with JSON {"score": 1-5}.'}],
+            max_tokens=12,
+            temperature=0.0,
+            top_logprobs=5,
+        )
         prefix = pre_query_prefix(backend.chat_template, "You are an AI assistant.")
         raw = LLMRequest.completion(prefix, max_tokens=24, stop=("<|im_end|>",), top_logprobs=2)
         responses, usage = client.generate([chat, scored, raw], stage="e2e")

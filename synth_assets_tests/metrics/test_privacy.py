@@ -76,10 +76,14 @@ def test_dcr_share_equals_sdmetrics():
     n = 300
 
     def table(size):
-        return pd.DataFrame({
-            "x": rng.normal(0, 1, size), "y": rng.gamma(2.0, 1.0, size),
-            "z": rng.uniform(-5, 5, size), "c": rng.choice(["a", "b", "c", "d"], size),
-        })
+        return pd.DataFrame(
+            {
+                "x": rng.normal(0, 1, size),
+                "y": rng.gamma(2.0, 1.0, size),
+                "z": rng.uniform(-5, 5, size),
+                "c": rng.choice(["a", "b", "c", "d"], size),
+            }
+        )
 
     train, holdout = table(n), table(n)
     synthetic = pd.concat([train.sample(60, random_state=1), table(n - 60)], ignore_index=True)
@@ -92,8 +96,11 @@ def test_dcr_share_equals_sdmetrics():
     ours = dcr_report(synthetic, train, holdout)
     metadata = {"columns": {c: {"sdtype": k} for c, k in column_kinds(train).items()}}
     theirs = DCROverfittingProtection.compute_breakdown(
-        real_training_data=train, synthetic_data=synthetic, real_validation_data=holdout,
-        metadata=metadata, table_name="t",
+        real_training_data=train,
+        synthetic_data=synthetic,
+        real_validation_data=holdout,
+        metadata=metadata,
+        table_name="t",
     )["synthetic_data_percentages"]["closer_to_training"]
     assert ours.n_train_folds == 1
     assert ours.dcr_share == pytest.approx(theirs, abs=1e-9)

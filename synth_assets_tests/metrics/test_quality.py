@@ -19,8 +19,9 @@ def test_train_passes_its_own_suite():
 
 
 def test_gaussian_copula_passes(breast_cancer_split, gaussian_copula_synth):
-    result = run_quality_suite(gaussian_copula_synth.data, breast_cancer_split.train,
-                               gaussian_copula_synth.requested_rows)
+    result = run_quality_suite(
+        gaussian_copula_synth.data, breast_cancer_split.train, gaussian_copula_synth.requested_rows
+    )
     assert result.success, result.failed
 
 
@@ -49,4 +50,5 @@ def test_column_order_and_set():
     train = make_mixed_table(100)
     shuffled = train[list(reversed(train.columns))]
     assert ("expect_table_columns_to_match_ordered_list", None) in _failed(
-        run_quality_suite(shuffled, train, len(train)))
+        run_quality_suite(shuffled, train, len(train))
+    )

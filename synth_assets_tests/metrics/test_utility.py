@@ -37,8 +37,12 @@ def test_ratio_is_tstr_over_trtr(breast_cancer_split, gaussian_copula_synth):
 def test_random_noise_within_real_ranges_fails(breast_cancer_split):
     split = breast_cancer_split
     rng = np.random.default_rng(0)
-    noise = pd.DataFrame({c: rng.uniform(split.train[c].min(), split.train[c].max(), len(split.train))
-                          for c in split.train.columns})
+    noise = pd.DataFrame(
+        {
+            c: rng.uniform(split.train[c].min(), split.train[c].max(), len(split.train))
+            for c in split.train.columns
+        }
+    )
     noise["target"] = rng.integers(0, 2, len(noise))
     report = tstr_report(noise, split.train, split.holdout, "target", "binary")
     assert report.tstr_ratio < 0.9 and report.tstr_score < 0.8
@@ -49,8 +53,9 @@ def test_multiclass_uses_macro_f1_and_regression_r2():
     report = tstr_report(wine.train, wine.train, wine.holdout, "target", "multiclass")
     assert report.metric == "macro_f1" and report.tstr_ratio == 1.0 and 0.8 < report.trtr_score <= 1.0
     diabetes = split_table(load_real_table("diabetes"), seed=0)
-    report = tstr_report(diabetes.train, diabetes.train, diabetes.holdout, "target", "regression",
-                         model="linear")
+    report = tstr_report(
+        diabetes.train, diabetes.train, diabetes.holdout, "target", "regression", model="linear"
+    )
     assert report.metric == "r2" and 0.3 < report.trtr_score < 0.7
 
 

@@ -100,8 +100,11 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(block.get("text", "") for block in content
-                        if isinstance(block, dict) and block.get("type") == "text")
+        return " ".join(
+            block.get("text", "")
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "text"
+        )
     return ""
 
 
@@ -218,10 +221,12 @@ class FakeAnthropicServer:
             "batch_results": deque(batch_results_plan),
         }
         self.batch_polls_until_end = batch_polls_until_end
-        self.batch_errored = batch_errored if callable(batch_errored) or batch_errored is None \
-            else set(batch_errored)
-        self.batch_expired = batch_expired if callable(batch_expired) or batch_expired is None \
-            else set(batch_expired)
+        self.batch_errored = (
+            batch_errored if callable(batch_errored) or batch_errored is None else set(batch_errored)
+        )
+        self.batch_expired = (
+            batch_expired if callable(batch_expired) or batch_expired is None else set(batch_expired)
+        )
         self.batch_failures_once = batch_failures_once
         if results_order not in ("reverse", "request"):
             raise ValueError(f"results_order must be 'reverse' or 'request', got {results_order!r}")
@@ -247,8 +252,12 @@ class FakeAnthropicServer:
             return self
         self._stopping.clear()
         self._httpd = _HTTPServer((self.host, 0), _Handler, self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-anthropic", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-anthropic",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -298,8 +307,11 @@ class FakeAnthropicServer:
 
     def recorded(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         with self._lock:
-            return [r for r in self.requests
-                    if (method is None or r.method == method) and (path is None or r.path == path)]
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and (path is None or r.path == path)
+            ]
 
     def message_requests(self) -> list[dict]:
         """Bodies of every ``POST /v1/messages`` (failed ones included), in arrival order."""
@@ -309,8 +321,11 @@ class FakeAnthropicServer:
         return [r.body for r in self.recorded("POST", "/v1/messages/batches")]
 
     def batch_retrieves(self) -> list[str]:
-        return [r.path.rsplit("/", 1)[1] for r in self.recorded("GET")
-                if BATCH_PATH_RE.match(r.path) and not r.path.endswith("/results")]
+        return [
+            r.path.rsplit("/", 1)[1]
+            for r in self.recorded("GET")
+            if BATCH_PATH_RE.match(r.path) and not r.path.endswith("/results")
+        ]
 
     def clear(self) -> None:
         with self._lock:
@@ -421,8 +436,10 @@ class FakeAnthropicServer:
             return "messages: at least one message is required"
         for i, message in enumerate(messages):
             if message.get("role") not in ("user", "assistant"):
-                return (f"messages.{i}.role: Input should be 'user' or 'assistant' (system prompts go "
-                        "in the top-level system parameter)")
+                return (
+                    f"messages.{i}.role: Input should be 'user' or 'assistant' (system prompts go "
+                    "in the top-level system parameter)"
+                )
         if "temperature" in body and not 0 <= body["temperature"] <= 1:
             return "temperature: must be between 0 and 1"
         return None
@@ -433,10 +450,10 @@ class FakeAnthropicServer:
         stop_reason, stop_sequence = "end_turn", None
         for seq in params.get("stop_sequences") or ():
             if seq and seq in text:
-                text, stop_reason, stop_sequence = text[:text.index(seq)], "stop_sequence", seq
+                text, stop_reason, stop_sequence = text[: text.index(seq)], "stop_sequence", seq
         words = text.split()
         if len(words) > params["max_tokens"]:
-            text, stop_reason, stop_sequence = " ".join(words[:params["max_tokens"]]), "max_tokens", None
+            text, stop_reason, stop_sequence = " ".join(words[: params["max_tokens"]]), "max_tokens", None
         return {
             "id": self._next_id("msg"),
             "type": "message",
@@ -460,8 +477,9 @@ class FakeAnthropicServer:
         for i, item in enumerate(requests):
             custom_id = item.get("custom_id")
             if not isinstance(custom_id, str) or not CUSTOM_ID_RE.match(custom_id):
-                return self._error(handler, 400,
-                                   f"requests.{i}.custom_id: must match ^[a-zA-Z0-9_-]{{1,64}}$")
+                return self._error(
+                    handler, 400, f"requests.{i}.custom_id: must match ^[a-zA-Z0-9_-]{{1,64}}$"
+                )
             if custom_id in seen:
                 return self._error(handler, 400, f"requests.{i}.custom_id: duplicate custom_id {custom_id}")
             seen.add(custom_id)
@@ -495,8 +513,16 @@ class FakeAnthropicServer:
             once_ok = not (self.batch_failures_once and custom_id in self._failed_once)
             if once_ok and _matches(self.batch_errored, custom_id, params):
                 self._failed_once.add(custom_id)
-                result = {"type": "errored", "error": {"type": "error", "error": {
-                    "type": "invalid_request_error", "message": f"scripted error for {custom_id}"}}}
+                result = {
+                    "type": "errored",
+                    "error": {
+                        "type": "error",
+                        "error": {
+                            "type": "invalid_request_error",
+                            "message": f"scripted error for {custom_id}",
+                        },
+                    },
+                }
             elif once_ok and _matches(self.batch_expired, custom_id, params):
                 self._failed_once.add(custom_id)
                 result = {"type": "expired"}
@@ -504,8 +530,16 @@ class FakeAnthropicServer:
                 try:
                     result = {"type": "succeeded", "message": self._make_message(params)}
                 except FakeAPIError as exc:
-                    result = {"type": "errored", "error": {"type": "error", "error": {
-                        "type": ERROR_TYPES.get(exc.status, "api_error"), "message": exc.message}}}
+                    result = {
+                        "type": "errored",
+                        "error": {
+                            "type": "error",
+                            "error": {
+                                "type": ERROR_TYPES.get(exc.status, "api_error"),
+                                "message": exc.message,
+                            },
+                        },
+                    }
             results.append({"custom_id": custom_id, "result": result})
         if self.results_order == "reverse":
             results.reverse()
@@ -554,8 +588,9 @@ class FakeAnthropicServer:
     def _json(self, handler: _Handler, status: int, payload: dict) -> None:
         self._send(handler, status, json.dumps(payload).encode(), "application/json")
 
-    def _send(self, handler: _Handler, status: int, payload: bytes, content_type: str,
-              headers: dict | None = None) -> None:
+    def _send(
+        self, handler: _Handler, status: int, payload: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
         try:
             handler.send_response(status)
             handler.send_header("content-type", content_type)

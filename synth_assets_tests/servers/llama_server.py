@@ -21,7 +21,9 @@ def free_port() -> int:
 class LlamaCppServer:
     """``python -m llama_cpp.server`` in its own process group; ``base_url`` ends in /v1."""
 
-    def __init__(self, model_path: Path, alias: str = "smollm2", n_ctx: int = 2048, startup_timeout: float = 120):
+    def __init__(
+        self, model_path: Path, alias: str = "smollm2", n_ctx: int = 2048, startup_timeout: float = 120
+    ):
         self.model_path, self.alias, self.n_ctx = model_path, alias, n_ctx
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
@@ -31,9 +33,27 @@ class LlamaCppServer:
 
     def __enter__(self) -> LlamaCppServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path), "--model_alias", self.alias,
-             "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--logits_all", "true"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(self.model_path),
+                "--model_alias",
+                self.alias,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                str(self.n_ctx),
+                "--logits_all",
+                "true",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -5,9 +5,14 @@ from synth_assets.errors import InputDataError
 from synth_assets.tabular.sources import detect_task_type, load_real_table
 
 
-@pytest.mark.parametrize("name,task,rows", [
-    ("breast_cancer", "binary", 569), ("wine", "multiclass", 178), ("diabetes", "regression", 442),
-])
+@pytest.mark.parametrize(
+    "name,task,rows",
+    [
+        ("breast_cancer", "binary", 569),
+        ("wine", "multiclass", 178),
+        ("diabetes", "regression", 442),
+    ],
+)
 def test_builtin_tables_load_offline(name, task, rows):
     real = load_real_table(name)
     assert real.task_type == task and len(real.frame) == rows and real.target == "target"
@@ -50,6 +55,7 @@ def test_explicit_task_type_overrides_detection(tmp_path):
 
 
 # ---- bad input: a clear error naming the problem -------------------------------------------
+
 
 def test_missing_file(tmp_path):
     with pytest.raises(InputDataError, match="not found: .*missing.csv"):

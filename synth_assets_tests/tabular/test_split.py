@@ -10,8 +10,12 @@ def test_split_sizes_disjoint_and_stratified(breast_cancer_split):
     split = breast_cancer_split
     assert (len(split.train), len(split.holdout)) == (398, 171)
     full = load_real_table("breast_cancer").frame
-    assert pd.concat([split.train, split.holdout]).sort_values(list(full.columns)).reset_index(drop=True) \
+    assert (
+        pd.concat([split.train, split.holdout])
+        .sort_values(list(full.columns))
+        .reset_index(drop=True)
         .equals(full.sort_values(list(full.columns)).reset_index(drop=True))
+    )
     train_share = split.train["target"].mean()
     holdout_share = split.holdout["target"].mean()
     assert abs(train_share - holdout_share) < 0.01  # stratified: same class balance
