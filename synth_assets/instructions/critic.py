@@ -13,6 +13,7 @@ import math
 import re
 
 JUDGE_TEMPLATE_VERSION = "critic-v1"
+PREFILL = '{"score": '
 SCORES = ("1", "2", "3", "4", "5")
 
 JUDGE_SYSTEM = (

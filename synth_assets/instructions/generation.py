@@ -73,6 +73,15 @@ def pre_query_prefix(chat_template: str, system: str, bos_token: str = "", eos_t
     return rendered.split(_SENTINEL)[0]
 
 
+def render_chat(chat_template: str, messages: list[dict[str, str]]) -> str:
+    """``messages`` rendered with ``chat_template``, ending where the assistant's reply starts."""
+    return (
+        jinja2.Environment()
+        .from_string(chat_template)
+        .render(messages=messages, add_generation_prompt=True, bos_token="", eos_token="")
+    )
+
+
 def user_turn_end(chat_template: str) -> str | None:
     """The token that closes a user turn in ``chat_template`` (``<|im_end|>`` for ChatML): the
     stop string for Magpie's generated query."""

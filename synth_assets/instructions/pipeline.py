@@ -239,7 +239,9 @@ def judge(
     """Score every pair 1-5 with the critic; keep those scoring >= ``threshold``. Unparseable
     verdicts are asked once more (a new sample), then rejected as ``unparseable``. With
     ``use_logprobs`` (backends that return them) the kept / rejected decision uses the
-    probability-weighted score over the digits 1-5 where the verdict's digit was generated."""
+    probability-weighted score over the digits 1-5 where the verdict's digit was generated.
+    Backends with raw completion and a known chat template get the judge prompt rendered with
+    the answer already begun as ``{"score": ``, which small models otherwise rarely produce."""
     if use_logprobs and not client.backend.supports_logprobs:
         raise LLMConfigError(
             f"the {client.backend.name} backend returns no token logprobs; set use_logprobs false"
@@ -248,26 +250,36 @@ def judge(
     usage = Usage()
     verdicts: dict[int, tuple[int, str, float | None]] = {}
     pending = list(range(len(rows)))
+    template = getattr(client.backend, "chat_template", None)
+    prefill = client.backend.supports_raw_completion and bool(template)
     for attempt in range(2):
         if not pending:
             break
-        requests = [
-            LLMRequest.chat(
-                critic.judge_messages(rows[i]["instruction"], rows[i]["response"]),
-                max_tokens=JUDGE_MAX_TOKENS,
-                temperature=0.0 if attempt == 0 else 0.7,
-                sample_index=attempt,
-                top_logprobs=JUDGE_TOP_LOGPROBS if use_logprobs else 0,
-            )
-            for i in pending
-        ]
+        params = dict(
+            max_tokens=JUDGE_MAX_TOKENS,
+            temperature=0.0 if attempt == 0 else 0.7,
+            sample_index=attempt,
+            top_logprobs=JUDGE_TOP_LOGPROBS if use_logprobs else 0,
+        )
+        requests = []
+        for i in pending:
+            messages = critic.judge_messages(rows[i]["instruction"], rows[i]["response"])
+            if prefill:
+                # Raw completion: the assistant turn starts with '{"score": ', so the very
+                # next token is the digit (and its logprobs are the verdict's).
+                prompt = generation.render_chat(template, messages) + critic.PREFILL
+                stop = generation.user_turn_end(template)
+                requests.append(LLMRequest.completion(prompt, stop=(stop,) if stop else (), **params))
+            else:
+                requests.append(LLMRequest.chat(messages, **params))
         responses, stage_usage = client.generate(
             requests, stage=f"critic_filtered_instructions[attempt {attempt + 1}]"
         )
         usage.add(stage_usage)
         retry = []
         for i, response in zip(pending, responses, strict=True):
-            parsed = critic.parse_judgement(response.text)
+            text = critic.PREFILL + response.text if prefill else response.text
+            parsed = critic.parse_judgement(text)
             if parsed is None:
                 retry.append(i)
                 continue

@@ -36,7 +36,8 @@ def _chat_logprobs(choice: dict) -> tuple[list[str] | None, list[dict[str, float
     if not content:
         return None, None
     tokens = [item["token"] for item in content]
-    top = [{alt["token"]: alt["logprob"] for alt in item.get("top_logprobs", [])} for item in content]
+    # llama.cpp hands back numpy float32: make them plain floats (JSON, the cache)
+    top = [{alt["token"]: float(alt["logprob"]) for alt in item.get("top_logprobs", [])} for item in content]
     return tokens, top
 
 
@@ -44,7 +45,11 @@ def _completion_logprobs(choice: dict) -> tuple[list[str] | None, list[dict[str,
     logprobs = choice.get("logprobs")
     if not logprobs:
         return None, None
-    return logprobs["tokens"], [dict(top or {}) for top in logprobs["top_logprobs"]]
+    top = [
+        {token: float(value) for token, value in (position or {}).items()}
+        for position in logprobs["top_logprobs"]
+    ]
+    return logprobs["tokens"], top
 
 
 class LocalBackend:

@@ -207,3 +207,19 @@ def test_judge_parses_retries_once_then_rejects_unparseable(tmp_path):
     reasons = dict(zip(out.rejects["id"], out.rejects["reason"], strict=True))
     assert reasons["3"] == "unparseable" and reasons["1"].startswith("judge_score_below_threshold")
     assert out.usage.requests_total == 6  # 4 first attempts + 2 retries
+
+
+def test_judge_prefills_the_verdict_on_raw_completion_backends():
+    import pandas as pd
+
+    backend = ScriptedBackend(lambda r: '4, "reason": "fine"}')
+    backend.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    pairs = pd.DataFrame([{"id": "x", "instruction": "Name a prime number.", "response": "7"}])
+    out = pipeline.judge(LLMClient(backend), pairs.reindex(columns=pipeline.ROW_COLUMNS), 4, False)
+    request = backend.calls[0]
+    assert request.kind == "completion" and request.stop == ("<|im_end|>",)
+    assert request.prompt.endswith('<|im_start|>assistant\n{"score": ')
+    assert out.kept["judge_score"].tolist() == [4] and out.kept["judge_reason"].tolist() == ["fine"]

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -29,9 +30,10 @@ class LlamaCppServer:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
-        self.log = b""
 
     def __enter__(self) -> LlamaCppServer:
+        # the server is chatty: its output goes to a file (an undrained pipe would block it)
+        self._log_file = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -50,14 +52,14 @@ class LlamaCppServer:
                 "--logits_all",
                 "true",
             ],
-            stdout=subprocess.PIPE,
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {self.process.stdout.read().decode()[-2000:]}")
+                raise RuntimeError(f"llama_cpp.server exited: {self.output()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as response:
                     if response.status == 200:
@@ -67,6 +69,10 @@ class LlamaCppServer:
         self.__exit__(None, None, None)
         raise RuntimeError(f"llama_cpp.server did not answer on {self.base_url} in {self.startup_timeout} s")
 
+    def output(self) -> str:
+        self._log_file.seek(0)
+        return self._log_file.read().decode(errors="replace")
+
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -75,3 +81,4 @@ class LlamaCppServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        self._log_file.close()
