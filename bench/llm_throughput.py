@@ -1,9 +1,9 @@
 """LLM client throughput: a sequential SDK loop vs our client at concurrency 32.
 
-A loopback Messages API server (``synth_assets_tests.servers.anthropic_fake``) answers every
-request after 200 ms. 400 distinct requests go (1) one by one through the official
-``anthropic`` SDK, the pattern most tutorials show, and (2) through ``LLMClient`` with the
-``anthropic`` backend at concurrency 32 and a fresh response cache; then (3) the same 400
+A loopback Messages API server (``synth_assets_tests.servers.anthropic_fake``), in its own
+process like a real API, answers every request after 200 ms. 400 distinct requests go (1) one
+by one through the official ``anthropic`` SDK, the pattern most tutorials show, and (2) through
+``LLMClient`` with the ``anthropic`` backend at concurrency 32 and a fresh response cache; then (3) the same 400
 requests go through our client again, which must answer them all from the cache.
 
 Prints both rates, the cache pass, then the local backend's tokens/s against llama.cpp called
@@ -26,6 +26,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LATENCY = 0.2
 CONCURRENCY = 32
+
+
+def _serve(conn, latency: float) -> None:
+    from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
+
+    with FakeAnthropicServer(latency=latency) as server:
+        conn.send(server.base_url)
+        while conn.recv() == "count":
+            conn.send(len(server.message_requests()))
+
+
+class ServerProcess:
+    """The fake API in a child process (so its threads do not share our interpreter lock)."""
+
+    def __init__(self, latency: float):
+        import multiprocessing
+
+        self._conn, child = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("spawn").Process(
+            target=_serve, args=(child, latency), daemon=True
+        )
+
+    def __enter__(self) -> ServerProcess:
+        self._process.start()
+        self.base_url = self._conn.recv()
+        return self
+
+    def message_count(self) -> int:
+        self._conn.send("count")
+        return self._conn.recv()
+
+    def __exit__(self, *exc) -> None:
+        self._conn.send("stop")
+        self._process.join(timeout=10)
 
 
 def prompts(n: int) -> list[str]:
@@ -72,10 +106,13 @@ def local_overhead(n: int = 6, max_tokens: int = 64) -> None:
         LLMRequest.chat([{"role": "user", "content": t}], max_tokens=max_tokens, temperature=0.7)
         for t in texts
     ]
+    llm = Llama(model_path=str(smollm2_gguf_path()), n_ctx=2048, logits_all=True, verbose=False)
+    warm_up = [{"role": "user", "content": "Hello."}]
+    backend.generate_one(LLMRequest.chat(warm_up, max_tokens=8))
+    llm.create_chat_completion(warm_up, max_tokens=8)
     started = time.perf_counter()
     responses, usage = client.generate(requests, stage="bench-local")
     ours_s = time.perf_counter() - started
-    llm = Llama(model_path=str(smollm2_gguf_path()), n_ctx=2048, logits_all=True, verbose=False)
     started, direct_tokens = time.perf_counter(), 0
     for request in requests:
         out = llm.create_chat_completion(
@@ -101,23 +138,21 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ANTHROPIC_API_KEY"] = "bench-key-not-secret"
 
-    from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
-
     texts = prompts(args.requests)
-    with FakeAnthropicServer(latency=LATENCY) as server, tempfile.TemporaryDirectory() as tmp:
+    with ServerProcess(latency=LATENCY) as server, tempfile.TemporaryDirectory() as tmp:
         seq_s = sequential(server, texts)
         seq_rate = len(texts) / seq_s
         print(f"sequential SDK loop: {len(texts)} requests in {seq_s:.1f} s = {seq_rate:.2f} req/s")
-        before = len(server.message_requests())
+        before = server.message_count()
         ours_s, usage = ours(server, texts, Path(tmp) / "cache.sqlite")
         ours_rate = len(texts) / ours_s
         print(
             f"LLMClient, concurrency {CONCURRENCY}: {len(texts)} requests in {ours_s:.2f} s = "
             f"{ours_rate:.2f} req/s ({usage.calls_new} calls, {usage.retries} retries)"
         )
-        sent = len(server.message_requests())
+        sent = server.message_count()
         repeat_s, repeat_usage = ours(server, texts, Path(tmp) / "cache.sqlite")
-        repeat_calls = len(server.message_requests()) - sent
+        repeat_calls = server.message_count() - sent
         print(
             f"second pass: {repeat_usage.cache_hits} cache hits, {repeat_calls} calls, {repeat_s:.3f} s "
             f"(first pass sent {sent - before})"

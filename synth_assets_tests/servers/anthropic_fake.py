@@ -136,6 +136,9 @@ def _matches(selector, custom_id: str, params: dict) -> bool:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out as separate writes; with Nagle on, each keep-alive response
+    # would wait ~40 ms for the client's delayed ACK
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def log_message(self, format, *args):  # noqa: A002 - stdlib signature; never print
