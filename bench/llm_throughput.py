@@ -3,8 +3,9 @@
 A loopback Messages API server (``synth_assets_tests.servers.anthropic_fake``), in its own
 process like a real API, answers every request after 200 ms. 400 distinct requests go (1) one
 by one through the official ``anthropic`` SDK, the pattern most tutorials show, and (2) through
-``LLMClient`` with the ``anthropic`` backend at concurrency 32 and a fresh response cache; then (3) the same 400
-requests go through our client again, which must answer them all from the cache.
+``LLMClient`` with the ``anthropic`` backend at concurrency 32 and a fresh response cache;
+then (3) the same 400 requests go through our client again, which must answer them all from
+the cache.
 
 Prints both rates, the cache pass, then the local backend's tokens/s against llama.cpp called
 directly on the same prompts (the overhead of our layer), and last:
