@@ -19,6 +19,7 @@ from synth_assets.llm.types import (
     LLMResponse,
     RetryableError,
     UnsupportedRequestError,
+    retry_after_seconds,
 )
 
 API_KEY_ENV = "ANTHROPIC_API_KEY"
@@ -29,20 +30,6 @@ MAX_BATCH_REQUESTS = 100_000  # the API's cap per Message Batch
 
 class BatchNotFoundError(LLMError):
     """A recorded batch id the API does not know (expired, other workspace or base_url)."""
-
-
-def _retry_after(response) -> float | None:
-    if response is None:
-        return None
-    headers = response.headers
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
-    return None
 
 
 def translate_error(exc: Exception) -> LLMError:
@@ -59,7 +46,7 @@ def translate_error(exc: Exception) -> LLMError:
         if status in RETRYABLE_STATUS:
             # 429 (rate limit) and 529 (overloaded) both mean "send less": the client backs off
             return RetryableError(
-                message, retry_after=_retry_after(exc.response), rate_limited=status in (429, 529)
+                message, retry_after=retry_after_seconds(exc.response), rate_limited=status in (429, 529)
             )
         return LLMError(message)
     return LLMError(f"{type(exc).__name__}: {exc}")

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import os
 
-from synth_assets.llm.types import LLMConfigError, LLMError, LLMRequest, LLMResponse, RetryableError
+from synth_assets.llm.types import (
+    LLMConfigError,
+    LLMError,
+    LLMRequest,
+    LLMResponse,
+    RetryableError,
+    retry_after_seconds,
+)
 
 API_KEY_ENV = "OPENAI_API_KEY"
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504}
-
-
-def _retry_after(response) -> float | None:
-    if response is None:
-        return None
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-        value = response.headers.get(name)
-        if value:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
-    return None
 
 
 class OpenAICompatibleBackend:
@@ -55,9 +49,8 @@ class OpenAICompatibleBackend:
         if isinstance(exc, openai.APIStatusError):
             message = f"HTTP {exc.status_code}: {exc.message}"
             if exc.status_code in RETRYABLE_STATUS:
-                return RetryableError(
-                    message, retry_after=_retry_after(exc.response), rate_limited=exc.status_code == 429
-                )
+                wait = retry_after_seconds(exc.response)
+                return RetryableError(message, retry_after=wait, rate_limited=exc.status_code == 429)
             return LLMError(message)
         return LLMError(f"{type(exc).__name__}: {exc}")
 

@@ -112,6 +112,20 @@ class Usage:
         self.errors.extend(other.errors)
 
 
+def retry_after_seconds(response) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``), if any."""
+    if response is None:
+        return None
+    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        value = response.headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:  # an HTTP date: fall back to our own backoff
+                continue
+    return None
+
+
 class LLMError(RuntimeError):
     """A request failed for good (after retries), or the backend cannot serve it."""
 
