@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
@@ -184,26 +183,21 @@ def test_non_retryable_400_fails_at_once(server, cache):
 def test_response_slower_than_timeout_is_retried(server, cache):
     server.then(("sleep", 2.0))
     client = make_client(server, cache, timeout=0.5)
-    started = time.monotonic()
     responses, usage = client.generate([chat("slow one")], stage="unit")
-    elapsed = time.monotonic() - started
 
+    # without the 0.5 s timeout the slow answer would have been accepted on the first attempt
     assert responses[0].text == "echo: slow one"
     assert usage.retries == 1 and usage.failures == 0
     assert len(server.message_requests()) == 2
-    assert elapsed < 1.9, f"the 0.5 s timeout was not applied ({elapsed:.2f} s)"
 
 
 def test_concurrent_requests_are_served_in_parallel(cache):
     with FakeAnthropicServer(latency=0.2) as server:
         client = make_client(server, cache, concurrency=8)
-        started = time.monotonic()
         responses, usage = client.generate([chat(f"prompt number {i}") for i in range(8)], stage="unit")
-        elapsed = time.monotonic() - started
     assert [r.text for r in responses] == [f"echo: prompt number {i}" for i in range(8)]
     assert usage.calls_new == 8
-    assert server.max_in_flight >= 4
-    assert elapsed < 1.2, f"8 requests of 0.2 s at concurrency 8 took {elapsed:.2f} s"
+    assert server.max_in_flight >= 4  # speed itself is measured by bench/llm_throughput.py
 
 
 # -- configuration errors ----------------------------------------------------------------------
