@@ -129,42 +129,27 @@ def _evolver(request):
 def test_evolve_lineage_and_elimination():
     import pandas as pd
 
+    def raw_row(row_id, instruction):
+        row = dict.fromkeys(pipeline.ROW_COLUMNS)
+        return {
+            **row,
+            "id": row_id,
+            "topic": "t",
+            "technique": "topic_prompt",
+            "instruction": instruction,
+            "input": "",
+            "round": 0,
+            "backend": "scripted",
+            "model": "m",
+            "template_version": "v",
+            "seed": 1,
+            "created_at": "x",
+        }
+
     raw = pd.DataFrame(
         [
-            {
-                "id": "a",
-                "topic": "t",
-                "persona": None,
-                "technique": "topic_prompt",
-                "instruction": "Explain how to plan weekly meals on a budget.",
-                "input": "",
-                "response": None,
-                "operator": None,
-                "round": 0,
-                "parent_id": None,
-                "backend": "scripted",
-                "model": "m",
-                "template_version": "v",
-                "seed": 1,
-                "created_at": "x",
-            },
-            {
-                "id": "b",
-                "topic": "t",
-                "persona": None,
-                "technique": "topic_prompt",
-                "instruction": "Suggest cheap meals based on rice and lentils.",
-                "input": "",
-                "response": None,
-                "operator": None,
-                "round": 0,
-                "parent_id": None,
-                "backend": "scripted",
-                "model": "m",
-                "template_version": "v",
-                "seed": 1,
-                "created_at": "x",
-            },
+            raw_row("a", "Explain how to plan weekly meals on a budget."),
+            raw_row("b", "Suggest cheap meals based on rice and lentils."),
         ]
     )
     out = pipeline.evolve(_client(_evolver), raw, rounds=2, operators=["add_constraints"], seed=3)
