@@ -44,6 +44,7 @@ dev: setup
 bench: setup
 	$(BIN)/python bench/dcr.py
 	$(BIN)/python bench/llm_throughput.py
+	$(BIN)/python bench/images.py
 
 lint: setup
 	$(BIN)/ruff check synth_assets synth_assets_tests bench
