@@ -86,7 +86,7 @@ def _rss_mib() -> float:
 def run_one(impl: str, rows: int) -> dict:
     """Compute the share with one implementation; runs in its own process for clean memory."""
     from synth_assets.metrics.privacy import dcr_report
-    from synth_assets.metrics.row_distance import column_kinds
+    from synth_assets.metrics.row_distance import sdmetrics_metadata
 
     synthetic, train, holdout = build(rows)
     before = _rss_mib()
@@ -96,7 +96,7 @@ def run_one(impl: str, rows: int) -> dict:
     else:
         from sdmetrics.single_table import DCROverfittingProtection
 
-        metadata = {"columns": {c: {"sdtype": k} for c, k in column_kinds(train).items()}}
+        metadata = sdmetrics_metadata(train)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = DCROverfittingProtection.compute_breakdown(

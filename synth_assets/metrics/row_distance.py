@@ -46,6 +46,11 @@ def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
     return kinds
 
 
+def sdmetrics_metadata(frame: pd.DataFrame) -> dict:
+    """SDMetrics' single-table metadata with our column kinds, to compare against its metrics."""
+    return {"columns": {column: {"sdtype": kind} for column, kind in column_kinds(frame).items()}}
+
+
 def _datetime_ns(values: pd.Series) -> np.ndarray:
     """Nanoseconds since the epoch as int64 (NaT -> int64 min); tz-aware values in UTC."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):

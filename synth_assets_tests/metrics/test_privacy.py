@@ -4,7 +4,7 @@ import pytest
 from sdmetrics.single_table import DCROverfittingProtection
 
 from synth_assets.metrics.privacy import dcr_report, dcr_share, exact_match_share
-from synth_assets.metrics.row_distance import column_kinds
+from synth_assets.metrics.row_distance import sdmetrics_metadata
 from synth_assets.tabular.sources import load_real_table
 from synth_assets.tabular.split import split_table
 
@@ -94,7 +94,7 @@ def test_dcr_share_equals_sdmetrics():
     train, holdout = _ranges_pinned(train, low, high), _ranges_pinned(holdout, low, high)
 
     ours = dcr_report(synthetic, train, holdout)
-    metadata = {"columns": {c: {"sdtype": k} for c, k in column_kinds(train).items()}}
+    metadata = sdmetrics_metadata(train)
     theirs = DCROverfittingProtection.compute_breakdown(
         real_training_data=train,
         synthetic_data=synthetic,

@@ -3,7 +3,12 @@ import pandas as pd
 import pytest
 from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
 
-from synth_assets.metrics.row_distance import column_kinds, column_spans, nearest_distances, row_hashes
+from synth_assets.metrics.row_distance import (
+    column_spans,
+    nearest_distances,
+    row_hashes,
+    sdmetrics_metadata,
+)
 
 from ..conftest import make_mixed_table
 
@@ -51,8 +56,7 @@ def test_matches_sdmetrics_row_by_row():
     reference = make_mixed_table(150, seed=1)
     queries = make_mixed_table(120, seed=2)
     queries.loc[:9, "age"] = 200  # out of the reference range: exercises the cap
-    kinds = column_kinds(reference)
-    metadata = {"columns": {c: {"sdtype": k} for c, k in kinds.items()}}
+    metadata = sdmetrics_metadata(reference)
     ours = nearest_distances(queries, reference)[:, 0]
     theirs = calculate_dcr(queries, reference, metadata).to_numpy()
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
