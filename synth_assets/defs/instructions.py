@@ -124,8 +124,8 @@ def raw_instructions(
     Self-Instruct rules and ROUGE-L near-duplicate test; rejects kept with their reason."""
     seed = partition_seed(context.partition_key)
     topics = seed_topics.topics[: config.max_topics] if config.max_topics else seed_topics.topics
-    with settings_errors_are_final():
-        client = llm.build_client(context.instance.storage_directory(), context.log.info)
+    storage = context.instance.storage_directory()
+    with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
         out = pipeline.generate_raw(
             client,
             topics,
@@ -168,8 +168,8 @@ def evolved_instructions(
     """Evol-Instruct: in-depth and in-breadth evolutions with elimination; every survivor
     (originals included, round 0) answered. Lineage: parent_id, operator, round."""
     seed = partition_seed(context.partition_key)
-    with settings_errors_are_final():
-        client = llm.build_client(context.instance.storage_directory(), context.log.info)
+    storage = context.instance.storage_directory()
+    with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
         out = pipeline.evolve(
             client, raw_instructions.kept, config.rounds, config.operators, seed, log=context.log.info
         )
@@ -208,8 +208,8 @@ def critic_filtered_instructions(
 ) -> InstructionSet:
     """Pairs the LLM judge scores >= threshold (1-5); rejects recorded with score and reason."""
     pairs = evolved_instructions.kept
-    with settings_errors_are_final():
-        client = llm.build_client(context.instance.storage_directory(), context.log.info)
+    storage = context.instance.storage_directory()
+    with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
         out = pipeline.judge(client, pairs, config.threshold, config.use_logprobs, log=context.log.info)
     scores = out.kept["judge_score"].tolist() + out.rejects["judge_score"].dropna().tolist()
     histogram = {str(s): scores.count(s) for s in range(1, 6)}

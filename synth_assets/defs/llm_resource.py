@@ -4,6 +4,8 @@ API keys are never part of this config: the anthropic backends read ANTHROPIC_AP
 openai_compatible backend OPENAI_API_KEY from the environment of the process that runs the step.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -11,7 +13,7 @@ from pydantic import Field
 
 from synth_assets.llm.backends import BACKENDS, make_backend
 from synth_assets.llm.cache import ResponseCache
-from synth_assets.llm.client import LLMClient, Price
+from synth_assets.llm.client import LLMClient, Price, RetryPolicy
 
 # US dollars per million tokens (input, output); the batch backend applies its 50 % discount.
 DEFAULT_PRICES = {
@@ -45,9 +47,9 @@ class LLMResource(ConfigurableResource):
         default=DEFAULT_PRICES, description="model -> {input, output} USD per Mtok."
     )
 
-    def build_client(self, storage_dir: str, log) -> LLMClient:
-        from synth_assets.llm.client import RetryPolicy
-
+    @contextmanager
+    def client(self, storage_dir: str, log) -> Iterator[LLMClient]:
+        """A client for one step; its response cache is closed when the step is done."""
         backend = make_backend(
             self.backend,
             model=self.model,
@@ -58,11 +60,14 @@ class LLMResource(ConfigurableResource):
         )
         cache = ResponseCache(self.cache_path or Path(storage_dir) / CACHE_FILE)
         prices = {model: Price(p["input"], p["output"]) for model, p in self.prices_per_mtok.items()}
-        return LLMClient(
-            backend,
-            cache=cache,
-            concurrency=self.concurrency,
-            retry=RetryPolicy(max_attempts=self.max_attempts),
-            prices=prices,
-            log=log,
-        )
+        try:
+            yield LLMClient(
+                backend,
+                cache=cache,
+                concurrency=self.concurrency,
+                retry=RetryPolicy(max_attempts=self.max_attempts),
+                prices=prices,
+                log=log,
+            )
+        finally:
+            cache.close()
