@@ -2,6 +2,7 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from synth_assets.defs.images import image_assets, image_checks
 from synth_assets.defs.instructions import daily_partitions, instruction_assets, instruction_checks
 from synth_assets.defs.io_manager import BundleIOManagerFactory, default_output_dir
 from synth_assets.defs.llm_resource import LLMResource
@@ -19,10 +20,16 @@ instruction_lane = define_asset_job(
     description="seed_topics -> raw -> evolved -> critic-filtered instructions for one day.",
 )
 
+image_lane = define_asset_job(
+    "image_lane",
+    selection=AssetSelection.groups("images"),
+    description="real_images -> image_model -> synthetic_images with the blocking fid check.",
+)
+
 defs = Definitions(
-    assets=[*tabular_assets, *instruction_assets],
-    asset_checks=[*tabular_checks, *instruction_checks],
-    jobs=[tabular_lane, instruction_lane],
+    assets=[*tabular_assets, *instruction_assets, *image_assets],
+    asset_checks=[*tabular_checks, *instruction_checks, *image_checks],
+    jobs=[tabular_lane, instruction_lane, image_lane],
     resources={
         "io_manager": BundleIOManagerFactory(base_dir=default_output_dir()),
         "llm": LLMResource(),

@@ -1,7 +1,10 @@
-"""Atomic persistence of named data frames plus JSON metadata ("bundles").
+"""Atomic persistence of named parts plus JSON metadata ("bundles").
 
-A bundle is a directory holding one Parquet file per frame and ``bundle.json`` with the
-metadata. Bundles are written into a temporary sibling directory and swapped into place with
+A bundle is a directory holding ``bundle.json`` with the metadata and one file or folder per
+part: a data frame becomes ``<name>.parquet``, a NumPy array ``<name>.npy``, and a callable
+``writer(folder)`` fills the folder ``<name>/`` (model weights, PNG files).
+
+Bundles are written into a temporary sibling directory and swapped into place with
 ``os.replace``, so a reader sees either the previous complete bundle or the new complete one,
 never a half-written directory.
 """
@@ -13,9 +16,11 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 BUNDLE_FILE = "bundle.json"
@@ -52,15 +57,30 @@ def _replace_dir(staging: Path, target: Path) -> None:
         os.replace(staging, target)
 
 
-def save_bundle(path: Path, frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
-    """Atomically write ``frames`` (as Parquet) and ``meta`` (as JSON) to directory ``path``."""
+Part = pd.DataFrame | np.ndarray | Callable[[Path], None]
+
+
+def save_bundle(path: Path, parts: dict[str, Part], meta: dict[str, Any]) -> None:
+    """Atomically write ``parts`` and ``meta`` (as JSON) to directory ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    kinds: dict[str, list[str]] = {"frames": [], "arrays": [], "dirs": []}
     try:
-        for name, frame in frames.items():
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
-        manifest = {"frames": sorted(frames), "meta": meta}
+        for name, part in parts.items():
+            if isinstance(part, pd.DataFrame):
+                part.to_parquet(staging / f"{name}.parquet", index=False)
+                kinds["frames"].append(name)
+            elif isinstance(part, np.ndarray):
+                np.save(staging / f"{name}.npy", part, allow_pickle=False)
+                kinds["arrays"].append(name)
+            elif callable(part):
+                (staging / name).mkdir()
+                part(staging / name)
+                kinds["dirs"].append(name)
+            else:
+                raise TypeError(f"bundle part {name!r}: cannot store a {type(part).__name__}")
+        manifest = {**{k: sorted(v) for k, v in kinds.items()}, "meta": meta}
         (staging / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, default=str))
         _replace_dir(staging, path)
     except BaseException:
@@ -68,12 +88,15 @@ def save_bundle(path: Path, frames: dict[str, pd.DataFrame], meta: dict[str, Any
         raise
 
 
-def load_bundle(path: Path) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """Read a bundle written by :func:`save_bundle`."""
+def load_bundle(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a bundle written by :func:`save_bundle`: frames and arrays are loaded, folder parts
+    are returned as their path inside the bundle."""
     path = Path(path)
     manifest_path = path / BUNDLE_FILE
     if not manifest_path.exists():
         raise FileNotFoundError(f"No bundle at {path} (missing {BUNDLE_FILE}); materialize it first.")
     manifest = json.loads(manifest_path.read_text())
-    frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in manifest["frames"]}
-    return frames, manifest["meta"]
+    parts: dict[str, Any] = {name: pd.read_parquet(path / f"{name}.parquet") for name in manifest["frames"]}
+    parts.update({name: np.load(path / f"{name}.npy") for name in manifest.get("arrays", [])})
+    parts.update({name: path / name for name in manifest.get("dirs", [])})
+    return parts, manifest["meta"]

@@ -54,3 +54,34 @@ def test_atomic_write_text(tmp_path):
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in path.parent.iterdir()] == ["f.json"]
     assert BUNDLE_FILE == "bundle.json"
+
+
+def test_bundle_holds_arrays_and_folders(tmp_path):
+    pixels = np.random.default_rng(0).random((3, 1, 4, 4)).astype(np.float32)
+
+    def write_weights(folder):
+        (folder / "weights.bin").write_bytes(b"\x00\x01")
+
+    save_bundle(tmp_path / "b", {"pixels": pixels, "weights": write_weights}, {"k": 1})
+    parts, meta = load_bundle(tmp_path / "b")
+    np.testing.assert_array_equal(parts["pixels"], pixels)
+    assert parts["pixels"].dtype == np.float32
+    assert (parts["weights"] / "weights.bin").read_bytes() == b"\x00\x01"
+
+
+def test_failing_folder_writer_leaves_previous_bundle(tmp_path):
+    save_bundle(tmp_path / "b", {"a": pd.DataFrame({"x": [1]})}, {"v": 1})
+
+    def broken(folder):
+        (folder / "half").write_text("partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        save_bundle(tmp_path / "b", {"w": broken}, {"v": 2})
+    assert load_bundle(tmp_path / "b")[1] == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+
+
+def test_unknown_part_type_is_named(tmp_path):
+    with pytest.raises(TypeError, match="part 'x'.*dict"):
+        save_bundle(tmp_path / "b", {"x": {"not": "storable"}}, {})

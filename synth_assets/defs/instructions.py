@@ -3,7 +3,6 @@ critic_filtered_instructions, daily partitioned (the partition key seeds all ran
 
 import datetime as dt
 import warnings
-from contextlib import contextmanager
 
 from dagster import (
     AssetCheckResult,
@@ -12,7 +11,6 @@ from dagster import (
     Backoff,
     Config,
     DailyPartitionsDefinition,
-    Failure,
     MetadataValue,
     RetryPolicy,
     asset,
@@ -20,13 +18,12 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
-from synth_assets.errors import InputDataError
 from synth_assets.instructions import evol, pipeline
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics, load_seed_topics
 from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
 from synth_assets.instructions.generation import TECHNIQUES
-from synth_assets.llm.types import LLMConfigError
 
 # Checks on a partitioned asset take its partitions_def; Dagster 1.13 flags that as preview.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
@@ -37,15 +34,6 @@ daily_partitions = DailyPartitionsDefinition(start_date="2026-01-01")
 # Requests are retried inside the client; this covers a step that dies (OOM, lost worker).
 # Responses are cached, so a retried step pays only for what it had not received.
 llm_retry = RetryPolicy(max_retries=1, delay=10, backoff=Backoff.EXPONENTIAL)
-
-
-@contextmanager
-def settings_errors_are_final():
-    """Bad settings or input fail the step for good: a retry would only fail the same way."""
-    try:
-        yield
-    except (LLMConfigError, InputDataError, ValueError) as exc:
-        raise Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
 
 
 def partition_seed(partition_key: str) -> int:

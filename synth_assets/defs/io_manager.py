@@ -1,7 +1,8 @@
 """IO manager that stores asset values as bundles (Parquet frames + JSON metadata), atomically.
 
 Outputs land under ``<base_dir>/<asset key>/`` (``/<partition key>`` for partitioned assets):
-one Parquet file per frame, readable with any Parquet tool, and ``bundle.json``.
+Parquet files for frames, ``.npy`` for arrays, folders for model weights and PNGs, and
+``bundle.json`` (see :mod:`synth_assets.storage`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,26 @@ from pathlib import Path
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
+from synth_assets.images.model import ImageModel
+from synth_assets.images.sources import ImageSplit
+from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.storage import load_bundle, save_bundle
 from synth_assets.tabular.split import TableSplit
 from synth_assets.tabular.synthesizers import SyntheticTable
 
-BUNDLE_TYPES = {cls.__name__: cls for cls in (TableSplit, SyntheticTable, SeedTopics, InstructionSet)}
+BUNDLE_TYPES = {
+    cls.__name__: cls
+    for cls in (
+        TableSplit,
+        SyntheticTable,
+        SeedTopics,
+        InstructionSet,
+        ImageSplit,
+        ImageModel,
+        SyntheticImages,
+    )
+}
 DEFAULT_OUTPUT_DIR = "outputs"
 
 
@@ -35,12 +50,12 @@ class BundleIOManager(UPathIOManager):
                 f"{context.asset_key.to_user_string()}: cannot store a {kind}; "
                 f"supported: {sorted(BUNDLE_TYPES)}"
             )
-        frames, meta = obj.to_bundle()
-        save_bundle(Path(path), frames, {"type": kind, "fields": meta})
+        parts, meta = obj.to_bundle()
+        save_bundle(Path(path), parts, {"type": kind, "fields": meta})
 
     def load_from_path(self, context: InputContext, path: UPath):
-        frames, meta = load_bundle(Path(path))
-        return BUNDLE_TYPES[meta["type"]].from_bundle(frames, meta["fields"])
+        parts, meta = load_bundle(Path(path))
+        return BUNDLE_TYPES[meta["type"]].from_bundle(parts, meta["fields"])
 
 
 class BundleIOManagerFactory(ConfigurableIOManagerFactory):

@@ -1,7 +1,5 @@
 """Tabular lane: real_table -> tabular_synth, gated by blocking TSTR, DCR and data-quality checks."""
 
-import os
-
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -17,6 +15,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets.data_paths import allowed_data_dir
 from synth_assets.metrics.privacy import dcr_report
 from synth_assets.metrics.quality import run_quality_suite
 from synth_assets.metrics.utility import MODELS, UndefinedMetricError, tstr_report
@@ -25,7 +24,6 @@ from synth_assets.tabular.split import TableSplit, split_table
 from synth_assets.tabular.synthesizers import SyntheticTable, synthesize
 
 GROUP = "tabular"
-ALLOWED_DATA_DIR_ENV = "SYNTH_ASSETS_DATA_DIR"
 PREVIEW_ROWS = 5
 
 
@@ -83,7 +81,7 @@ def real_table(context: AssetExecutionContext, config: RealTableConfig) -> Table
         config.source,
         target=config.target,
         task_type=config.task_type,
-        allowed_dir=os.environ.get(ALLOWED_DATA_DIR_ENV),
+        allowed_dir=allowed_data_dir(),
     )
     context.log.info(
         f"loaded {real.source}: {real.frame.shape[0]} rows x {real.frame.shape[1]} "

@@ -96,28 +96,39 @@ def train(
     return unet, scheduler, losses
 
 
+def image_seeds(seed: int, n: int) -> np.ndarray:
+    """One noise seed per image, so any single image can be regenerated from the manifest."""
+    return seed * 1_000_000 + np.arange(n, dtype=np.int64)
+
+
 @torch.no_grad()
 def sample(
     unet, scheduler, labels: np.ndarray, steps: int = 50, seed: int = 0, batch_size: int = 512
 ) -> np.ndarray:
-    """Images for the given class labels with a DDIM loop (deterministic for a seed)."""
+    """Images for the given class labels with a deterministic DDIM loop (eta 0): image i starts
+    from noise seeded by ``image_seeds(seed, n)[i]``, whatever the batch it falls in."""
     from diffusers import DDIMScheduler
 
     ddim = DDIMScheduler.from_config(scheduler.config)
     device = next(unet.parameters()).device
     config = unet.config
-    generator = torch.Generator().manual_seed(seed)
+    shape = (config.in_channels, config.sample_size, config.sample_size)
+    seeds = image_seeds(seed, len(labels))
     out = []
     for start in range(0, len(labels), batch_size):
         classes = torch.from_numpy(np.asarray(labels[start : start + batch_size])).long().to(device)
-        shape = (len(classes), config.in_channels, config.sample_size, config.sample_size)
-        x = torch.randn(shape, generator=generator).to(device)
+        x = torch.stack(
+            [
+                torch.randn(shape, generator=torch.Generator().manual_seed(int(s)))
+                for s in seeds[start : start + len(classes)]
+            ]
+        ).to(device)
         ddim.set_timesteps(steps)
         for t in ddim.timesteps:
             noise = unet(x, t, class_labels=classes).sample
             x = ddim.step(noise, t, x).prev_sample
         out.append(((x.clamp(-1, 1) + 1) / 2).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0,), np.float32)
+    return np.concatenate(out) if out else np.zeros((0, *shape), np.float32)
 
 
 def save(unet, scheduler, path: str | Path) -> None:

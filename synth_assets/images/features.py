@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-EXTRACTOR_NAME = "digits-cnn-v1"
+EXTRACTOR_NAME = "real-train-cnn-v1"  # a small CNN trained on the real train split
 
 
 class _Net(nn.Module):

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import train_test_split
 
+from synth_assets.data_paths import require_inside
 from synth_assets.errors import InputDataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -29,6 +30,27 @@ class ImageSplit:
     @property
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.train.shape[1:])
+
+    def to_bundle(self):
+        arrays = {
+            "train": self.train,
+            "train_labels": self.train_labels,
+            "holdout": self.holdout,
+            "holdout_labels": self.holdout_labels,
+        }
+        return arrays, {"class_names": self.class_names, "source": self.source, "seed": self.seed}
+
+    @classmethod
+    def from_bundle(cls, parts, meta) -> ImageSplit:
+        return cls(
+            parts["train"],
+            parts["train_labels"],
+            parts["holdout"],
+            parts["holdout_labels"],
+            list(meta["class_names"]),
+            meta["source"],
+            int(meta["seed"]),
+        )
 
 
 def load_digits_images() -> tuple[np.ndarray, np.ndarray, list[str], str]:
@@ -71,6 +93,24 @@ def load_image_folder(root: str | Path) -> tuple[np.ndarray, np.ndarray, list[st
             images.append(array[None] if array.ndim == 2 else array.transpose(2, 0, 1))
             labels.append(label)
     return np.stack(images), np.asarray(labels, np.int64), [c.name for c in classes], str(root)
+
+
+BUILTIN_IMAGES = {"digits": load_digits_images}
+
+
+def load_real_images(source: str, allowed_dir: str | None = None):
+    """A built-in image set by name (``digits``) or a class-folder path (see
+    :func:`load_image_folder`), confined to ``allowed_dir`` when given."""
+    if source in BUILTIN_IMAGES:
+        return BUILTIN_IMAGES[source]()
+    path = Path(source).expanduser()
+    require_inside(path, allowed_dir)
+    if not path.exists():
+        raise InputDataError(
+            f"image source {source!r} is neither a built-in ({', '.join(BUILTIN_IMAGES)}) "
+            "nor an existing folder"
+        )
+    return load_image_folder(path)
 
 
 def split_images(

@@ -13,6 +13,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from sklearn import datasets
 
+from synth_assets.data_paths import require_inside
 from synth_assets.errors import InputDataError
 
 TASK_TYPES = ("binary", "multiclass", "regression")
@@ -77,10 +78,7 @@ def load_real_table(
 def read_table_file(path: Path, allowed_dir: str | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet file; ISO-formatted date strings in CSVs become datetimes."""
     path = Path(path).expanduser()
-    if allowed_dir is not None:
-        root = Path(allowed_dir).expanduser().resolve()
-        if not path.resolve().is_relative_to(root):
-            raise InputDataError(f"{path} is outside the allowed data directory {root}")
+    require_inside(path, allowed_dir)
     if not path.exists():
         raise InputDataError(f"data file not found: {path}")
     if not path.is_file():

@@ -37,6 +37,19 @@ def test_instruction_lineage():
     assert checks == {"critic_pass_rate", "diversity"}
 
 
+def test_image_lineage_and_only_fid_blocks():
+    graph = defs.resolve_asset_graph()
+    chain = ["real_images", "image_model", "synthetic_images"]
+    for parent, child in zip(chain, chain[1:], strict=False):
+        assert graph.get(AssetKey(child)).parent_keys == {AssetKey(parent)}
+    checks = {
+        key.name: graph.get(key) for key in graph.asset_check_keys if key.asset_key == AssetKey(chain[-1])
+    }
+    assert {name for name, check in checks.items() if check.blocking} == {"fid"}
+    assert set(checks) == {"fid", "kid", "prdc", "class_agreement"}
+    assert defs.resolve_job_def("image_lane") is not None
+
+
 def test_dagster_cli_validates_the_project():
     """What `dagster dev` loads: [tool.dagster] module_name and workspace.yaml."""
     result = subprocess.run(

@@ -1,0 +1,129 @@
+"""The image lane in-process: a small trained run, the blocking FID gate, the pretrained mode
+and bad settings."""
+
+import numpy as np
+import pytest
+from dagster import AssetKey, DagsterInstance, asset, materialize
+from PIL import Image
+
+from synth_assets.defs.images import image_assets, image_checks, image_model, real_images, synthetic_images
+from synth_assets.defs.io_manager import BundleIOManagerFactory
+from synth_assets.images.sources import ImageSplit
+from synth_assets.images.synthetic import SyntheticImages
+from synth_assets.storage import load_bundle
+from synth_assets_tests.images.tiny_pipeline import save_tiny_stable_diffusion
+
+SMALL = {
+    "image_model": {"config": {"steps": 150}},
+    "synthetic_images": {"config": {"per_class": 20, "steps": 20}},
+    "image_fidelity_checks": {"config": {"n": 150}},
+}
+
+
+@asset
+def downstream_of_images(synthetic_images: SyntheticImages) -> None:
+    """Stands in for every consumer of synthetic_images (anchored mix, exports)."""
+
+
+@asset(name="synthetic_images")
+def noise_images(real_images: ImageSplit) -> SyntheticImages:
+    """Uniform noise in place of a generator: the FID gate must stop it."""
+    labels = np.repeat(np.arange(10), 30)
+    noise = np.random.default_rng(0).uniform(0, 1, (len(labels), 1, 8, 8)).astype(np.float32)
+    return SyntheticImages.build(
+        noise, labels, np.arange(len(labels)), real_images.class_names, "noise", 0, "none"
+    )
+
+
+def _run(tmp_path, assets, run_config=None, instance=None):
+    return materialize(
+        assets,
+        run_config={"ops": run_config or {}},
+        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def _checks(result):
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.mark.slow
+def test_small_trained_lane_writes_pngs_manifest_and_all_checks(tmp_path):
+    result = _run(tmp_path, [*image_assets, *image_checks], SMALL)
+    checks = _checks(result)
+    assert set(checks) == {"fid", "kid", "prdc", "class_agreement"}
+    fid = checks["fid"].metadata
+    assert {"fid", "fid_baseline", "threshold", "n", "feature_extractor"} <= set(fid)
+    assert fid["n"].value == 150 and fid["feature_extractor"].value == "real-train-cnn-v1"
+    assert fid["threshold"].value == pytest.approx(max(10.0, 2 * fid["fid_baseline"].value))
+    assert checks["fid"].passed == (fid["fid"].value <= fid["threshold"].value)
+    assert result.success == checks["fid"].passed  # only fid blocks
+    materialized = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert set(materialized) == {"real_images", "image_model", "synthetic_images"}
+    assert materialized["image_model"]["mode"].value == "train"
+    assert "data:image/png;base64," in materialized["synthetic_images"]["preview"].value
+    parts, meta = load_bundle(tmp_path / "out" / "synthetic_images")
+    manifest = parts["manifest"]
+    assert len(manifest) == 200 and (manifest.groupby("class_index").size() == 20).all()
+    assert set(manifest["sampler"]) == {"DDIM (eta 0)"} and set(manifest["steps"]) == {20}
+    png = Image.open(tmp_path / "out" / "synthetic_images" / manifest["file"][0])
+    assert png.size == (8, 8) and png.text["synthetic"] == "true" and "UNet2DModel" in png.text["generator"]
+    assert (tmp_path / "out" / "image_model" / "weights" / "unet" / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_noise_fails_fid_and_stops_downstream(tmp_path):
+    instance = DagsterInstance.ephemeral()
+    result = _run(
+        tmp_path, [real_images, noise_images, *image_checks, downstream_of_images], instance=instance
+    )
+    assert not result.success
+    checks = _checks(result)
+    fid = checks["fid"].metadata
+    assert checks["fid"].passed is False and fid["fid"].value > 10 * fid["threshold"].value
+    assert checks["class_agreement"].passed is False and checks["prdc"].passed is False
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {AssetKey("real_images"), AssetKey("synthetic_images")}  # stored, not passed on
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "downstream_of_images" not in started
+
+
+@pytest.mark.slow
+def test_pretrained_mode_generates_from_a_local_pipeline(tmp_path):
+    pipeline = save_tiny_stable_diffusion(tmp_path / "tiny-sd")
+    config = {
+        "image_model": {
+            "config": {"mode": "pretrained", "pipeline_path": str(pipeline), "prompts": {"7": "a seven"}}
+        },
+        "synthetic_images": {"config": {"per_class": 2, "steps": 2, "batch_size": 5}},
+    }
+    result = _run(tmp_path, [real_images, image_model, synthetic_images], config)
+    assert result.success
+    model_md = result.asset_materializations_for_node("image_model")[0].metadata
+    assert model_md["pipeline_class"].value == "StableDiffusionPipeline"
+    assert model_md["prompts"].value["7"] == "a seven" and model_md["prompts"].value["3"] == "a photo of 3"
+    parts, _ = load_bundle(tmp_path / "out" / "synthetic_images")
+    assert parts["images"].shape == (20, 1, 8, 8) and set(parts["manifest"]["sampler"]) == {"DDIMScheduler"}
+    assert parts["manifest"]["model"][0] == f"diffusers pipeline {pipeline}"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"real_images": {"config": {"source": "/nonexistent/images"}}}, "neither a built-in"),
+        ({"image_model": {"config": {"mode": "gan"}}}, "mode must be one of"),
+        ({"image_model": {"config": {"mode": "pretrained"}}}, "needs pipeline_path"),
+        ({"image_model": {"config": {"mode": "pretrained", "pipeline_path": "/tmp"}}}, "no model_index.json"),
+    ],
+)
+def test_bad_settings_fail_with_a_named_error(tmp_path, config, message):
+    result = _run(tmp_path, [real_images, image_model], {"image_model": {"config": {"steps": 1}}} | config)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert message in failure.event_specific_data.error.message
+    assert not (tmp_path / "out" / "image_model").exists()
