@@ -19,6 +19,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets import thresholds as T
 from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.images import diffusion, pretrained
@@ -69,17 +70,22 @@ class ImageChecksConfig(Config):
     n: int = Field(
         default=500, description="Images per side for FID, KID and PRDC (fixed; FID depends on n)."
     )
-    fid_abs_threshold: float = Field(default=10.0, description="FID always accepted up to this value.")
+    fid_abs_threshold: float = Field(
+        default=T.FID_ABS_THRESHOLD, description="FID always accepted up to this value."
+    )
     fid_baseline_multiplier: float = Field(
-        default=2.0, description="FID accepted up to this multiple of the real-vs-real baseline."
+        default=T.FID_BASELINE_MULTIPLIER,
+        description="FID accepted up to this multiple of the real-vs-real baseline.",
     )
     kid_z: float = Field(
-        default=3.0, description="kid warns above baseline + kid_z x the pooled subset std of both."
+        default=T.KID_Z, description="kid warns above baseline + kid_z x the pooled subset std of both."
     )
     min_recall_ratio: float = Field(
-        default=0.8, description="prdc warns when recall or coverage < this x baseline."
+        default=T.MIN_RECALL_RATIO, description="prdc warns when recall or coverage < this x baseline."
     )
-    min_class_agreement: float = Field(default=0.8, description="class_agreement warns below this share.")
+    min_class_agreement: float = Field(
+        default=T.MIN_CLASS_AGREEMENT, description="class_agreement warns below this share."
+    )
     seed: int = 0
 
 

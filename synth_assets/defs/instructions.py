@@ -18,6 +18,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets import thresholds as T
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.instructions import evol, pipeline
@@ -218,7 +219,9 @@ def critic_filtered_instructions(
 
 
 class PassRateConfig(Config):
-    min_pass_rate: float = Field(default=0.1, description="Least share of judged pairs the critic keeps.")
+    min_pass_rate: float = Field(
+        default=T.CRITIC_MIN_PASS_RATE, description="Least share of judged pairs the critic keeps."
+    )
 
 
 @asset_check(
@@ -253,8 +256,12 @@ def critic_pass_rate(
 
 
 class DiversityConfig(Config):
-    min_distinct_2: float = Field(default=0.3, description="Least distinct-2 of the kept instructions.")
-    max_mean_nn_rouge_l: float = Field(default=0.7, description="Most mean nearest-neighbour ROUGE-L.")
+    min_distinct_2: float = Field(
+        default=T.MIN_DISTINCT_2, description="Least distinct-2 of the kept instructions."
+    )
+    max_mean_nn_rouge_l: float = Field(
+        default=T.MAX_MEAN_NN_ROUGE_L, description="Most mean nearest-neighbour ROUGE-L."
+    )
 
 
 @asset_check(

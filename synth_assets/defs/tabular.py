@@ -15,6 +15,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets import thresholds as T
 from synth_assets.data_paths import allowed_data_dir
 from synth_assets.metrics.privacy import dcr_report
 from synth_assets.metrics.quality import run_quality_suite
@@ -50,13 +51,13 @@ class TabularSynthConfig(Config):
 
 
 class TSTRCheckConfig(Config):
-    threshold: float = Field(default=0.90, description="Minimum TSTR / TRTR ratio.")
+    threshold: float = Field(default=T.TSTR_MIN_RATIO, description="Minimum TSTR / TRTR ratio.")
     model: str = Field(default="gradient_boosting", description=f"One of {MODELS}.")
     seed: int = 0
 
 
 class DCRCheckConfig(Config):
-    threshold: float = Field(default=0.55, description="Maximum DCR share (0.5 is ideal).")
+    threshold: float = Field(default=T.DCR_MAX_SHARE, description="Maximum DCR share (0.5 is ideal).")
     max_rows: int | None = Field(
         default=10_000, description="Cap on synthetic and reference rows compared (seeded sample)."
     )

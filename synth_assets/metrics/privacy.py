@@ -116,3 +116,60 @@ def dcr_report(
 
 def _take(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return frame.iloc[rows].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class NNDRResult:
+    median_nndr: float  # synthetic rows: distance to nearest / second-nearest train row
+    median_nndr_holdout: float  # the same for unseen real rows: the baseline
+    share_below_half: float  # synthetic rows whose nearest train row is < half the second's distance
+    share_below_half_holdout: float
+
+
+def nndr_report(
+    synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, max_rows: int = 5000, seed: int = 0
+) -> NNDRResult:
+    """Nearest-neighbour distance ratio d1 / d2 to train rows (DESIGN.md privacy; lower means a
+    row sits near one particular record). Beside the same ratio for holdout rows; rows with
+    d2 = 0 count as ratio 1 when d1 = 0 too (two identical neighbours identify no single one)."""
+    columns = list(train.columns)
+    spans = column_spans(pd.concat([train, holdout[columns]], ignore_index=True))
+    rng = np.random.default_rng(seed)
+
+    def ratios(rows: pd.DataFrame) -> np.ndarray:
+        if len(rows) > max_rows:
+            rows = _take(rows, rng.permutation(len(rows))[:max_rows])
+        d = nearest_distances(rows[columns], train, k=2, spans=spans)
+        return np.divide(d[:, 0], d[:, 1], out=np.ones(len(d)), where=d[:, 1] > 0)
+
+    synth, real = ratios(synthetic), ratios(holdout)
+    return NNDRResult(
+        float(np.median(synth)),
+        float(np.median(real)),
+        float(np.mean(synth < 0.5)),
+        float(np.mean(real < 0.5)),
+    )
+
+
+def membership_inference_auc(
+    synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, max_rows: int = 5000, seed: int = 0
+) -> float:
+    """ROC AUC of a distance attack: an attacker holding the synthetic data scores each real row
+    by closeness to its nearest synthetic row and guesses "member of train" for close rows.
+    Members are train rows, non-members the holdout, equal numbers of each. 0.5 means the
+    synthetic data does not reveal who was in the train split; 1.0 means it reveals everyone."""
+    from sklearn.metrics import roc_auc_score
+
+    columns = list(train.columns)
+    n = min(len(train), len(holdout), max_rows)
+    rng = np.random.default_rng(seed)
+    members = _take(train, rng.permutation(len(train))[:n])
+    others = _take(holdout[columns], rng.permutation(len(holdout))[:n])
+    spans = column_spans(pd.concat([train, holdout[columns]], ignore_index=True))
+    reference = synthetic[columns]
+    if len(reference) > max_rows:
+        reference = _take(reference, rng.permutation(len(reference))[:max_rows])
+    closeness = -np.concatenate(
+        [nearest_distances(frame, reference, spans=spans)[:, 0] for frame in (members, others)]
+    )
+    return float(roc_auc_score(np.r_[np.ones(n), np.zeros(n)], closeness))

@@ -1,0 +1,1 @@
+"""Anchored mixes: synthetic data with a share of real data always kept."""

@@ -1,0 +1,2 @@
+"""Scorecards: metric tables with thresholds and plots, as markdown for the Dagster UI and
+as one self-contained HTML report."""
