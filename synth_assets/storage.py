@@ -16,7 +16,8 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,19 @@ import pandas as pd
 BUNDLE_FILE = "bundle.json"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -57,16 +65,29 @@ def _replace_dir(staging: Path, target: Path) -> None:
         os.replace(staging, target)
 
 
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield an empty staging directory beside ``target``; on success it replaces ``target``
+    whole, on error it is removed and ``target`` is left as it was."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700
+    try:
+        yield staging
+        _replace_dir(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 Part = pd.DataFrame | np.ndarray | Callable[[Path], None]
 
 
 def save_bundle(path: Path, parts: dict[str, Part], meta: dict[str, Any]) -> None:
     """Atomically write ``parts`` and ``meta`` (as JSON) to directory ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     kinds: dict[str, list[str]] = {"frames": [], "arrays": [], "dirs": []}
-    try:
+    with atomic_directory(path) as staging:
         for name, part in parts.items():
             if isinstance(part, pd.DataFrame):
                 part.to_parquet(staging / f"{name}.parquet", index=False)
@@ -82,10 +103,6 @@ def save_bundle(path: Path, parts: dict[str, Part], meta: dict[str, Any]) -> Non
                 raise TypeError(f"bundle part {name!r}: cannot store a {type(part).__name__}")
         manifest = {**{k: sorted(v) for k, v in kinds.items()}, "meta": meta}
         (staging / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, default=str))
-        _replace_dir(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def load_bundle(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,5 +1,6 @@
 """In-process fakes shared by tests. Servers that speak real protocols live in servers/."""
 
+import hashlib
 from collections.abc import Callable
 
 from synth_assets.llm.types import LLMRequest, LLMResponse
@@ -28,3 +29,43 @@ class ScriptedBackend:
 
 def last_user_text(request: LLMRequest) -> str:
     return [content for role, content in request.messages if role == "user"][-1]
+
+
+TASKS = [
+    "Explain how to keep a sourdough starter alive while travelling for two weeks.",
+    "List five habits that help people stick to a monthly grocery budget.",
+    "Compare renting and buying a home for a young couple in a large city.",
+    "Describe a weekly study plan for passing a beginner Spanish exam.",
+    "Outline the steps to repot a root-bound tomato seedling safely.",
+    "Suggest a polite reply to a colleague who keeps missing deadlines.",
+    "Show how to compute a weighted average of exam scores with an example.",
+    "Recommend ways to test a small Python function that parses dates.",
+    "Plan a three-day rail itinerary through northern Italy on a tight budget.",
+    "Summarise the pros and cons of index funds for a first-time investor.",
+    "Give tips for writing an email that asks a landlord to fix the heating.",
+    "Teach a child the difference between mean and median using sweets.",
+]
+
+
+def instruction_responder(body: dict) -> str:
+    """Answers for the fake Messages API: plausible tasks, evolutions, responses and verdicts
+    (3 in 4 pairs score 5), deterministic per prompt."""
+    text = body["messages"][-1]["content"]
+    digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
+    if "Rate the RESPONSE" in text:
+        score = 5 if digest % 4 else 2
+        return f'{{"score": {score}, "reason": "checked"}}'
+    if "Prompt#:" in text:
+        parent = text.split("Prompt#:\n", 1)[1].split("\n\n", 1)[0]
+        return (
+            "For a family of four on a fixed income: "
+            + parent[0].lower()
+            + parent[1:].rstrip(".")
+            + ", then add one worked example with realistic numbers and a short summary table."
+        )
+    if "Write one new task" in text or "Write one question" in text:
+        return TASKS[digest % len(TASKS)]
+    return (
+        "Start with the basics, then go step by step: gather what you need, check each step "
+        "against the goal, and review the result carefully before you finish. " * 2
+    )

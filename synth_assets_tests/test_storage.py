@@ -85,3 +85,17 @@ def test_failing_folder_writer_leaves_previous_bundle(tmp_path):
 def test_unknown_part_type_is_named(tmp_path):
     with pytest.raises(TypeError, match="part 'x'.*dict"):
         save_bundle(tmp_path / "b", {"x": {"not": "storable"}}, {})
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "report.html", "<html></html>")
+        save_bundle(tmp_path / "b", {"a": pd.DataFrame({"x": [1]})}, {})
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o755

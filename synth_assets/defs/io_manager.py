@@ -17,7 +17,10 @@ from synth_assets.images.model import ImageModel
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
+from synth_assets.mix.datasets import AnchoredMix
+from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle, save_bundle
+from synth_assets.tabular.collapse import CollapseCurve
 from synth_assets.tabular.split import TableSplit
 from synth_assets.tabular.synthesizers import SyntheticTable
 
@@ -31,6 +34,9 @@ BUNDLE_TYPES = {
         ImageSplit,
         ImageModel,
         SyntheticImages,
+        AnchoredMix,
+        Scorecard,
+        CollapseCurve,
     )
 }
 DEFAULT_OUTPUT_DIR = "outputs"

@@ -17,7 +17,7 @@ PNG_DIR = "png"
 MANIFEST_COLUMNS = ["file", "class_index", "class_name", "seed", "model", "steps", "sampler"]
 
 
-def _to_pil(image: np.ndarray) -> Image.Image:
+def to_pil(image: np.ndarray) -> Image.Image:
     """(c, h, w) in [0, 1] -> 8-bit grey or RGB image."""
     pixels = np.clip(np.rint(np.asarray(image) * 255.0), 0, 255).astype(np.uint8)
     return (
@@ -27,7 +27,7 @@ def _to_pil(image: np.ndarray) -> Image.Image:
     )
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "class"
 
 
@@ -44,7 +44,7 @@ class SyntheticImages:
         cls, images, labels, seeds, class_names, model: str, steps: int, sampler: str
     ) -> SyntheticImages:
         labels = np.asarray(labels, np.int64)
-        folders = [_safe_name(name) for name in class_names]
+        folders = [safe_name(name) for name in class_names]
         manifest = pd.DataFrame(
             {
                 "file": [f"{PNG_DIR}/{folders[c]}/{i:06d}.png" for i, c in enumerate(labels)],
@@ -72,7 +72,7 @@ class SyntheticImages:
             info.add_text("Software", "synth_assets")
             path = root / row.file
             path.parent.mkdir(parents=True, exist_ok=True)
-            _to_pil(image).save(path, pnginfo=info)
+            to_pil(image).save(path, pnginfo=info)
         self.manifest.to_csv(Path(folder) / "manifest.csv", index=False)
 
     def to_bundle(self):
@@ -108,7 +108,7 @@ def image_grid(
     )
     for row in range(n_classes):
         for col, index in enumerate(np.flatnonzero(labels == row)[:per_class]):
-            tile_image = _to_pil(images[index]).resize((cell_w, cell_h), Image.Resampling.NEAREST)
+            tile_image = to_pil(images[index]).resize((cell_w, cell_h), Image.Resampling.NEAREST)
             grid.paste(tile_image, (pad + col * (cell_w + pad), pad + row * (cell_h + pad)))
     buffer = io.BytesIO()
     grid.save(buffer, format="PNG")

@@ -26,10 +26,11 @@ class FidelityResult:
 
 
 def fidelity_report(real: pd.DataFrame, synthetic: pd.DataFrame) -> FidelityResult:
-    from sdmetrics.reports.single_table import QualityReport
+    from sdmetrics.reports import QualityReport
 
     report = QualityReport()
-    report.generate(real, synthetic[real.columns], sdmetrics_metadata(real), verbose=False)
+    metadata = {"tables": {"data": sdmetrics_metadata(real)}}
+    report.generate({"data": real}, {"data": synthetic[real.columns]}, metadata, verbose=False)
     properties = report.get_properties().set_index("Property")["Score"]
     return FidelityResult(
         overall=float(report.get_score()),

@@ -76,9 +76,11 @@ def mix_instructions(
 ) -> tuple[pd.DataFrame, MixFacts]:
     """Critic-kept pairs plus human-written pairs (instruction, input, output, topic)."""
     columns = ["instruction", "input", "output", "topic"]
-    missing = [c for c in ("instruction", "output") if c not in kept.columns or c not in human.columns]
-    if missing:
-        raise ValueError(f"instruction frames need columns {missing}")
+    kept = kept.rename(columns={"response": "output"}) if "output" not in kept.columns else kept
+    for name, frame in (("kept pairs", kept), ("human pool", human)):
+        missing = sorted({"instruction", "output"} - set(frame.columns))
+        if missing:
+            raise ValueError(f"{name} lack the column(s) {missing}")
     plan = plan_anchor(len(kept), len(human), real_share, seed)
     real = human.iloc[plan.real_indices]
     synthetic_ids = kept["id"] if "id" in kept.columns else range(len(kept))
@@ -126,3 +128,39 @@ def mix_images(
         ignore_index=True,
     )
     return images, index, MixFacts.of("images", plan)
+
+
+@dataclass
+class AnchoredMix:
+    """What an anchored_mix asset holds: rows (for images, one index row per image), the images
+    themselves for the image lane, and the facts of the mix."""
+
+    lane: str
+    data: pd.DataFrame
+    facts: MixFacts
+    images: np.ndarray | None = None
+    class_names: list[str] | None = None
+    provenance: dict = field(default_factory=dict)  # upstream runs, generator, source, gate results
+
+    def to_bundle(self):
+        parts = {"data": self.data}
+        if self.images is not None:
+            parts["images"] = self.images
+        meta = {
+            "lane": self.lane,
+            "facts": {**self.facts.__dict__},
+            "class_names": self.class_names,
+            "provenance": self.provenance,
+        }
+        return parts, meta
+
+    @classmethod
+    def from_bundle(cls, parts, meta) -> AnchoredMix:
+        return cls(
+            meta["lane"],
+            parts["data"],
+            MixFacts(**meta["facts"]),
+            parts.get("images"),
+            meta["class_names"],
+            meta["provenance"],
+        )

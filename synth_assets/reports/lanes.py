@@ -423,8 +423,8 @@ def image_scorecard(
     return Scorecard("images", "Image lane", m, figures, {}, notes)
 
 
-def combined_scorecard(cards: list[Scorecard], missing: dict[str, str]) -> Scorecard:
-    """One line per lane (verdict and failed metrics) plus the lanes that have no scorecard."""
+def combined_scorecard(cards: list[Scorecard]) -> Scorecard:
+    """One line per lane: its verdict and the metrics that failed."""
     m = [
         Metric(
             "lanes",
@@ -440,8 +440,5 @@ def combined_scorecard(cards: list[Scorecard], missing: dict[str, str]) -> Score
             card.passed,
         )
         for card in cards
-    ]
-    m += [
-        Metric("lanes", lane, "no scorecard", reason, "all pass", False) for lane, reason in missing.items()
     ]
     return Scorecard("combined", "All lanes", m, {}, {}, [])

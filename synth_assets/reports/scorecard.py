@@ -26,7 +26,7 @@ class Metric:
         return INFO if self.passed is None else PASS if self.passed else FAIL
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
     return str(value)
@@ -54,7 +54,7 @@ class Scorecard:
 
     def metrics_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame([asdict(m) for m in self.metrics])
-        frame["value"] = frame["value"].map(_fmt)
+        frame["value"] = frame["value"].map(format_value)
         frame["status"] = [m.status for m in self.metrics]
         return frame
 
@@ -74,7 +74,7 @@ class Scorecard:
                 "|---|---|---|---|---|",
             ]
             lines += [
-                f"| {m.name} | {_fmt(m.value)} | {m.threshold} | {m.status} | {m.meaning} |"
+                f"| {m.name} | {format_value(m.value)} | {m.threshold} | {m.status} | {m.meaning} |"
                 for m in self.metrics
                 if m.section == section
             ]

@@ -1,8 +1,6 @@
 """The instruction lane in-process: Anthropic backend (against the loopback fake API) and
 the embedded local model, one daily partition each."""
 
-import hashlib
-
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
@@ -10,46 +8,11 @@ from synth_assets.defs.instructions import instruction_assets, instruction_check
 from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.storage import load_bundle
+from synth_assets_tests.fakes import instruction_responder as fake_llm
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
 PARTITION = "2026-11-20"
 SECRET = "sk-test-secret-value-9d2e"
-TASKS = [
-    "Explain how to keep a sourdough starter alive while travelling for two weeks.",
-    "List five habits that help people stick to a monthly grocery budget.",
-    "Compare renting and buying a home for a young couple in a large city.",
-    "Describe a weekly study plan for passing a beginner Spanish exam.",
-    "Outline the steps to repot a root-bound tomato seedling safely.",
-    "Suggest a polite reply to a colleague who keeps missing deadlines.",
-    "Show how to compute a weighted average of exam scores with an example.",
-    "Recommend ways to test a small Python function that parses dates.",
-    "Plan a three-day rail itinerary through northern Italy on a tight budget.",
-    "Summarise the pros and cons of index funds for a first-time investor.",
-    "Give tips for writing an email that asks a landlord to fix the heating.",
-    "Teach a child the difference between mean and median using sweets.",
-]
-
-
-def fake_llm(body: dict) -> str:
-    text = body["messages"][-1]["content"]
-    digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
-    if "Rate the RESPONSE" in text:
-        score = 5 if digest % 4 else 2
-        return f'{{"score": {score}, "reason": "checked"}}'
-    if "Prompt#:" in text:
-        parent = text.split("Prompt#:\n", 1)[1].split("\n\n", 1)[0]
-        return (
-            "For a family of four on a fixed income: "
-            + parent[0].lower()
-            + parent[1:].rstrip(".")
-            + ", then add one worked example with realistic numbers and a short summary table."
-        )
-    if "Write one new task" in text or "Write one question" in text:
-        return TASKS[digest % len(TASKS)]
-    return (
-        "Start with the basics, then go step by step: gather what you need, check each step "
-        "against the goal, and review the result carefully before you finish. " * 2
-    )
 
 
 def _materialize(tmp_path, llm, instance, run_config=None):

@@ -1,0 +1,136 @@
+"""anchored_mix/<lane>: synthetic data that passed its gate plus a real anchor (>= 5 %)."""
+
+from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataValue, asset
+from pydantic import Field
+
+from synth_assets.defs.failures import settings_errors_are_final
+from synth_assets.defs.gates import require_passed_gate
+from synth_assets.defs.instructions import daily_partitions
+from synth_assets.images.sources import ImageSplit
+from synth_assets.images.synthetic import SyntheticImages
+from synth_assets.instructions.datasets import InstructionSet, SeedTopics
+from synth_assets.mix.anchor import DEFAULT_REAL_SHARE, MIN_REAL_SHARE
+from synth_assets.mix.datasets import SOURCE, AnchoredMix, mix_images, mix_instructions, mix_tables
+from synth_assets.tabular.split import TableSplit
+from synth_assets.tabular.synthesizers import SyntheticTable
+
+GROUP = "datasets"
+PREFIX = "anchored_mix"
+
+
+class MixConfig(Config):
+    real_share: float = Field(
+        default=DEFAULT_REAL_SHARE,
+        description=f"Share of real items in the mix; at least {MIN_REAL_SHARE} (model-collapse mitigation).",
+    )
+    seed: int = Field(default=0, description="Seed for drawing the real items.")
+
+
+def _report(context, mix: AnchoredMix) -> None:
+    facts = mix.facts
+    if facts.short_by:
+        context.log.warning(f"{mix.lane}: not enough real data for the requested share: {facts.note}")
+    context.log.info(f"{mix.lane} mix: {facts.note}")
+    counts = mix.data[SOURCE].value_counts()
+    context.add_output_metadata(
+        {
+            "real_share": facts.real_share,
+            "requested_real_share": facts.requested_share,
+            "n_real": facts.n_real,
+            "n_synthetic": facts.n_synthetic,
+            "short_of_real_items": facts.short_by,
+            "dagster/row_count": len(mix.data),
+            "sources": MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
+            "provenance": MetadataValue.json(mix.provenance),
+        }
+    )
+
+
+@asset(key_prefix=PREFIX, name="tabular", group_name=GROUP, kinds={"pandas"})
+def tabular_mix(
+    context: AssetExecutionContext, config: MixConfig, real_table: TableSplit, tabular_synth: SyntheticTable
+) -> AnchoredMix:
+    """Synthetic rows that passed tstr, dcr and data_quality, plus real rows from the train
+    split only (the holdout never enters a dataset)."""
+    gate = require_passed_gate(context, AssetKey("tabular_synth"))
+    with settings_errors_are_final():
+        data, facts = mix_tables(tabular_synth.data, real_table.train, config.real_share, config.seed)
+    provenance = {
+        "real_source": real_table.source,
+        "real_part": "train split only",
+        "generator": f"SDV {tabular_synth.synthesizer} (sdv {tabular_synth.sdv_version}), "
+        f"seed {tabular_synth.seed}",
+        "privacy_guarantee": tabular_synth.privacy_guarantee,
+        "passed_checks": gate,
+    }
+    mix = AnchoredMix("tabular", data, facts, provenance=provenance)
+    _report(context, mix)
+    return mix
+
+
+@asset(key_prefix=PREFIX, name="images", group_name=GROUP, kinds={"numpy"})
+def image_mix(
+    context: AssetExecutionContext,
+    config: MixConfig,
+    real_images: ImageSplit,
+    synthetic_images: SyntheticImages,
+) -> AnchoredMix:
+    """Generated images that passed fid, plus real train images."""
+    gate = require_passed_gate(context, AssetKey("synthetic_images"))
+    with settings_errors_are_final():
+        images, index, facts = mix_images(
+            synthetic_images.images,
+            synthetic_images.labels,
+            real_images.train,
+            real_images.train_labels,
+            config.real_share,
+            config.seed,
+        )
+    provenance = {
+        "real_source": real_images.source,
+        "real_part": "train split only",
+        "generator": synthetic_images.generator,
+        "passed_checks": gate,
+    }
+    mix = AnchoredMix("images", index, facts, images, real_images.class_names, provenance)
+    _report(context, mix)
+    return mix
+
+
+@asset(
+    key_prefix=PREFIX,
+    name="instructions",
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    kinds={"pandas"},
+    ins={
+        "seed_topics": AssetIn("seed_topics"),
+        "critic_filtered_instructions": AssetIn("critic_filtered_instructions"),
+    },
+)
+def instruction_mix(
+    context: AssetExecutionContext,
+    config: MixConfig,
+    seed_topics: SeedTopics,
+    critic_filtered_instructions: InstructionSet,
+) -> AnchoredMix:
+    """Critic-kept pairs that passed critic_pass_rate and diversity, plus human-written pairs
+    from the seed task pool."""
+    gate = require_passed_gate(context, AssetKey("critic_filtered_instructions"), context.partition_key)
+    kept = critic_filtered_instructions.kept
+    with settings_errors_are_final():
+        data, facts = mix_instructions(kept, seed_topics.seed_tasks, config.real_share, config.seed)
+    backends = sorted(set(kept["backend"])) if "backend" in kept else []
+    models = sorted(set(kept["model"])) if "model" in kept else []
+    provenance = {
+        "real_source": f"seed_tasks of {seed_topics.source} (version {seed_topics.version})",
+        "generator": f"{', '.join(backends)}: {', '.join(models)}",
+        "partition": context.partition_key,
+        "passed_checks": gate,
+    }
+    mix = AnchoredMix("instructions", data, facts, provenance=provenance)
+    _report(context, mix)
+    return mix
+
+
+mix_assets = [tabular_mix, image_mix, instruction_mix]

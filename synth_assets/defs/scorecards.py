@@ -1,0 +1,188 @@
+"""Validation scorecards per lane and combined, in the asset metadata (markdown tables with
+plots) and as one self-contained HTML report. Scorecards read the stored lane outputs whether
+or not their gates passed: a failing lane's scorecard is the place to see why."""
+
+import base64
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataValue, asset
+from pydantic import Field
+
+from synth_assets.defs.failures import settings_errors_are_final
+from synth_assets.defs.instructions import daily_partitions
+from synth_assets.defs.io_manager import default_output_dir
+from synth_assets.images.sources import ImageSplit
+from synth_assets.images.synthetic import SyntheticImages
+from synth_assets.instructions.datasets import InstructionSet, SeedTopics
+from synth_assets.mix.anchor import DEFAULT_REAL_SHARE
+from synth_assets.reports.html import render_html
+from synth_assets.reports.lanes import (
+    combined_scorecard,
+    image_scorecard,
+    instruction_scorecard,
+    tabular_scorecard,
+)
+from synth_assets.reports.plots import collapse_plot
+from synth_assets.reports.scorecard import Scorecard
+from synth_assets.storage import atomic_write_text
+from synth_assets.tabular.collapse import CollapseCurve, collapse_curve
+from synth_assets.tabular.split import TableSplit
+from synth_assets.tabular.synthesizers import SyntheticTable
+
+GROUP = "validation"
+PREFIX = "scorecard"
+
+
+class CollapseConfig(Config):
+    generations: int = Field(default=15, description="Generations, each fit on the previous one's output.")
+    real_share: float = Field(
+        default=DEFAULT_REAL_SHARE, description="Real share of every anchored generation."
+    )
+    synthesizer: str = Field(default="gaussian_copula", description="SDV synthesizer refit each generation.")
+    seed: int = 0
+
+
+class ImageScorecardConfig(Config):
+    n: int = Field(default=500, description="Images per side for FID, KID and PRDC.")
+    seed: int = 0
+
+
+class ReportConfig(Config):
+    report_dir: str | None = Field(
+        default=None, description="Folder for the HTML report; default <output dir>/reports."
+    )
+
+
+def _publish(context, card: Scorecard) -> Scorecard:
+    context.log.info(f"{card.title}: {'PASS' if card.passed else 'FAIL'} ({card.n_failed} failed)")
+    context.add_output_metadata(
+        {
+            "passed": card.passed,
+            "n_failed": card.n_failed,
+            "scorecard": MetadataValue.md(card.to_markdown()),
+            **{m.name: m.value for m in card.metrics if isinstance(m.value, int | float)},
+        }
+    )
+    return card
+
+
+@asset(name="collapse_curve", group_name=GROUP, kinds={"sdv"})
+def collapse_curve_asset(
+    context: AssetExecutionContext, config: CollapseConfig, real_table: TableSplit
+) -> CollapseCurve:
+    """Model collapse, measured: a synthesizer refit for G generations on its own output, once
+    synthetic-only and once with a real anchor; fidelity and tail coverage per generation."""
+    with settings_errors_are_final():
+        curve = collapse_curve(
+            real_table.train,
+            config.generations,
+            config.real_share,
+            config.synthesizer,
+            config.seed,
+            context.log.info,
+        )
+    only, anchored = curve.final("synthetic_only"), curve.final("anchored")
+    context.add_output_metadata(
+        {
+            "final_fidelity_synthetic_only": float(only["fidelity"]),
+            "final_fidelity_anchored": float(anchored["fidelity"]),
+            "final_tail_coverage_synthetic_only": float(only["tail_coverage"]),
+            "final_tail_coverage_anchored": float(anchored["tail_coverage"]),
+            "curve": MetadataValue.md(curve.curve.to_markdown(index=False)),
+            "plot": MetadataValue.md(_inline_png(collapse_plot(curve.curve), "collapse curve")),
+        }
+    )
+    return curve
+
+
+def _inline_png(png: bytes, alt: str) -> str:
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+@asset(
+    key_prefix=PREFIX,
+    name="tabular",
+    group_name=GROUP,
+    ins={"collapse": AssetIn("collapse_curve")},
+    kinds={"sdmetrics"},
+)
+def tabular_scorecard_asset(
+    context: AssetExecutionContext,
+    real_table: TableSplit,
+    tabular_synth: SyntheticTable,
+    collapse: CollapseCurve,
+) -> Scorecard:
+    """Fidelity (SDMetrics quality), utility (TSTR vs TRTR), privacy (DCR, exact matches, NNDR,
+    membership inference, formal guarantee) and the collapse curve."""
+    return _publish(context, tabular_scorecard(real_table, tabular_synth, collapse, log=context.log.info))
+
+
+@asset(key_prefix=PREFIX, name="images", group_name=GROUP)
+def image_scorecard_asset(
+    context: AssetExecutionContext,
+    config: ImageScorecardConfig,
+    real_images: ImageSplit,
+    synthetic_images: SyntheticImages,
+) -> Scorecard:
+    """FID beside its real-vs-real baseline, KID, precision / recall / density / coverage and
+    class agreement, with real and synthetic image grids."""
+    with settings_errors_are_final():
+        card = image_scorecard(real_images, synthetic_images, config.n, config.seed, context.log.info)
+    return _publish(context, card)
+
+
+@asset(key_prefix=PREFIX, name="instructions", group_name=GROUP, partitions_def=daily_partitions)
+def instruction_scorecard_asset(
+    context: AssetExecutionContext,
+    seed_topics: SeedTopics,
+    raw_instructions: InstructionSet,
+    evolved_instructions: InstructionSet,
+    critic_filtered_instructions: InstructionSet,
+) -> Scorecard:
+    """Counts through each stage with reasons, judge scores, diversity, lengths, topic coverage."""
+    card = instruction_scorecard(
+        seed_topics,
+        raw_instructions,
+        evolved_instructions,
+        critic_filtered_instructions,
+        context.partition_key,
+    )
+    return _publish(context, card)
+
+
+@asset(
+    key_prefix=PREFIX,
+    name="combined",
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    ins={
+        "tabular": AssetIn(AssetKey([PREFIX, "tabular"])),
+        "images": AssetIn(AssetKey([PREFIX, "images"])),
+        "instructions": AssetIn(AssetKey([PREFIX, "instructions"])),
+    },
+)
+def combined_scorecard_asset(
+    context: AssetExecutionContext,
+    config: ReportConfig,
+    tabular: Scorecard,
+    images: Scorecard,
+    instructions: Scorecard,
+) -> Scorecard:
+    """Every lane's verdict in one table, and the self-contained HTML report with all scorecards."""
+    lanes = [tabular, images, instructions]
+    card = combined_scorecard(lanes)
+    folder = Path(config.report_dir or Path(default_output_dir()) / "reports").expanduser()
+    path = folder / f"validation_report_{context.partition_key}.html"
+    atomic_write_text(path, render_html([card, *lanes]))
+    context.log.info(f"HTML report written to {path}")
+    context.add_output_metadata({"report_path": MetadataValue.path(str(path.resolve()))})
+    return _publish(context, card)
+
+
+scorecard_assets = [
+    collapse_curve_asset,
+    tabular_scorecard_asset,
+    image_scorecard_asset,
+    instruction_scorecard_asset,
+    combined_scorecard_asset,
+]

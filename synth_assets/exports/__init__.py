@@ -1,0 +1,1 @@
+"""Exports: the datasets users take away, with a dataset card and a SHA-256 manifest."""

@@ -1,0 +1,246 @@
+"""Scorecard values are the metric functions' values; scorecards survive storage; the HTML
+report is self-contained and parses; exports carry cards and verifiable SHA-256 manifests."""
+
+import json
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synth_assets.exports.writers import (
+    MANIFEST,
+    export_images,
+    export_instructions,
+    export_table,
+    verify_manifest,
+)
+from synth_assets.images.evaluation import evaluate_images
+from synth_assets.images.sources import load_digits_images, split_images
+from synth_assets.images.synthetic import SyntheticImages
+from synth_assets.instructions.datasets import InstructionSet, load_seed_topics
+from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l, self_bleu
+from synth_assets.metrics.fidelity import fidelity_report
+from synth_assets.metrics.privacy import dcr_report, membership_inference_auc
+from synth_assets.metrics.row_distance import row_hashes
+from synth_assets.metrics.utility import tstr_report
+from synth_assets.mix.datasets import AnchoredMix, mix_images, mix_instructions, mix_tables
+from synth_assets.reports.html import render_html
+from synth_assets.reports.lanes import (
+    combined_scorecard,
+    image_scorecard,
+    instruction_scorecard,
+    tabular_scorecard,
+)
+from synth_assets.reports.scorecard import Scorecard
+from synth_assets.storage import load_bundle, save_bundle
+
+
+@pytest.fixture(scope="module")
+def tabular_card(breast_cancer_split, gaussian_copula_synth):
+    return tabular_scorecard(breast_cancer_split, gaussian_copula_synth)
+
+
+@pytest.fixture(scope="module")
+def digits_like_synthetic():
+    split = split_images(*load_digits_images(), seed=0)
+    noisy = np.clip(split.holdout + np.random.default_rng(0).normal(0, 0.05, split.holdout.shape), 0, 1)
+    synthetic = SyntheticImages.build(
+        noisy.astype(np.float32),
+        split.holdout_labels,
+        np.arange(len(noisy)),
+        split.class_names,
+        "holdout+noise",
+        0,
+        "none",
+    )
+    return split, synthetic
+
+
+def _pairs(n, kept=True):
+    rows = [
+        {
+            "id": f"p{i}",
+            "topic": ["cooking on a budget", "personal finance basics"][i % 2],
+            "instruction": f"Explain step {i} of planning meals number {i * 7} for a student kitchen",
+            "input": "",
+            "response": f"Answer {i}: buy rice, beans and seasonal vegetables in bulk.",
+            "backend": "scripted",
+            "model": "scripted-1",
+            "judge_score": 5 if kept else 2,
+        }
+        for i in range(n)
+    ]
+    frame = pd.DataFrame(rows)
+    return frame if kept else frame.assign(reason="judge_score_below_threshold (2.00 < 4.0)", stage="critic")
+
+
+@pytest.fixture(scope="module")
+def instruction_sets():
+    seeds = load_seed_topics()
+    raw = InstructionSet(_pairs(12), pd.DataFrame({"reason": ["too_short (3 words)", "near_duplicate (x)"]}))
+    evolved = InstructionSet(_pairs(10), pd.DataFrame({"reason": ["no_new_information"]}))
+    critic = InstructionSet(_pairs(8), _pairs(2, kept=False))
+    return seeds, raw, evolved, critic
+
+
+def test_tabular_scorecard_values_are_the_metric_functions(
+    tabular_card, breast_cancer_split, gaussian_copula_synth
+):
+    split, data = breast_cancer_split, gaussian_copula_synth.data
+    assert tabular_card.value("quality_score") == fidelity_report(split.train, data).overall
+    tstr = tstr_report(data, split.train, split.holdout, split.target, split.task_type)
+    assert (
+        tabular_card.value("tstr_ratio") == tstr.tstr_ratio
+        and tabular_card.value("trtr_roc_auc") == tstr.trtr_score
+    )
+    assert (
+        tabular_card.value("dcr_share")
+        == dcr_report(data, split.train, split.holdout, max_rows=10_000).dcr_share
+    )
+    assert tabular_card.value("membership_inference_auc") == membership_inference_auc(
+        data, split.train, split.holdout
+    )
+    assert tabular_card.value("formal_guarantee") == gaussian_copula_synth.privacy_guarantee
+    assert tabular_card.passed and {"fidelity", "utility", "privacy"} <= {
+        m.section for m in tabular_card.metrics
+    }
+
+
+def test_a_copy_of_train_fails_the_privacy_rows(breast_cancer_split, gaussian_copula_synth):
+    copy = type(gaussian_copula_synth)(
+        **{**gaussian_copula_synth.__dict__, "data": breast_cancer_split.train.copy()}
+    )
+    card = tabular_scorecard(breast_cancer_split, copy)
+    failed = {m.name for m in card.metrics if m.passed is False}
+    assert {"exact_match_share", "membership_inference_auc"} <= failed and not card.passed
+    assert card.value("membership_inference_auc") > 0.9
+
+
+def test_image_scorecard_values_are_the_evaluation(digits_like_synthetic):
+    split, synthetic = digits_like_synthetic
+    card = image_scorecard(split, synthetic, n=300)
+    expected = evaluate_images(split, synthetic.images, synthetic.labels, n=300)
+    assert card.value("fid") == expected.fid and card.value("fid_baseline") == expected.fid_baseline
+    assert (
+        card.value("recall") == expected.manifold.recall
+        and card.value("class_agreement") == expected.class_agreement
+    )
+    assert len(card.plots) == 2
+
+
+def test_instruction_scorecard_counts_and_diversity(instruction_sets):
+    seeds, raw, evolved, critic = instruction_sets
+    card = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20")
+    assert [card.value(k) for k in ("generated", "filtered_out", "eliminated", "judged", "kept")] == [
+        14,
+        2,
+        1,
+        10,
+        8,
+    ]
+    kept = critic.kept["instruction"].tolist()
+    assert card.value("pass_rate") == 0.8 and card.value("distinct_2") == distinct_n(kept, 2)
+    assert card.value("mean_nn_rouge_l") == mean_nearest_rouge_l(kept) and card.value(
+        "self_bleu"
+    ) == self_bleu(kept)
+    assert card.value("topic_coverage") == 2 / len(seeds.topics)
+    reasons = card.tables["Rejections by stage and reason"]
+    assert dict(zip(reasons["reason"], reasons["count"], strict=True))["judge_score_below_threshold"] == 2
+
+
+def test_scorecard_round_trips_through_a_bundle(tabular_card, tmp_path):
+    save_bundle(tmp_path / "card", *tabular_card.to_bundle())
+    again = Scorecard.from_bundle(*load_bundle(tmp_path / "card"))
+    assert again.metrics == tabular_card.metrics and again.plots == tabular_card.plots
+    assert (
+        list(again.tables) == list(tabular_card.tables) and again.to_markdown() == tabular_card.to_markdown()
+    )
+
+
+class _Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.images, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag in ("img", "script", "link"):
+            self.images.append(dict(attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_report_is_self_contained_and_parses(tabular_card, digits_like_synthetic, instruction_sets):
+    split, synthetic = digits_like_synthetic
+    cards = [
+        tabular_card,
+        image_scorecard(split, synthetic, n=300),
+        instruction_scorecard(*instruction_sets, "2026-11-20"),
+    ]
+    html = render_html([combined_scorecard(cards), *cards])
+    parser = _Collect()
+    parser.feed(html)
+    text = " ".join(parser.text)
+    assert parser.tags.count("section") == 4 and parser.tags.count("table") >= 10
+    assert all(
+        a.get("src", "").startswith("data:image/png;base64,") for a in parser.images
+    )  # nothing external
+    assert len(parser.images) == len(tabular_card.plots) + 2 + 1
+    for needle in (
+        "tstr_ratio",
+        "dcr_share",
+        "fid_baseline",
+        "distinct_2",
+        "what this means",
+        "Tabular lane",
+    ):
+        assert needle in text
+
+
+def test_exports_have_cards_manifests_and_no_holdout(
+    tmp_path, breast_cancer_split, gaussian_copula_synth, tabular_card
+):
+    split = breast_cancer_split
+    data, facts = mix_tables(gaussian_copula_synth.data, split.train, 0.10)
+    mix = AnchoredMix("tabular", data, facts, provenance={"real_source": "breast_cancer"})
+    folder = export_table(mix, tmp_path / "tabular", tabular_card, "how it was made")
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", MANIFEST, "data.csv", "data.parquet"]
+    exported = pd.read_parquet(folder / "data.parquet")
+    columns = list(split.train.columns)
+    assert not set(row_hashes(exported[columns]).tolist()) & set(row_hashes(split.holdout[columns]).tolist())
+    card = (folder / "README.md").read_text()
+    assert "Breast Cancer Wisconsin" in card and "real share 0.09" in card and "tstr_ratio" in card
+    assert verify_manifest(folder) == []
+    (folder / "data.csv").write_text("tampered")
+    assert verify_manifest(folder) == ["data.csv"]
+
+
+def test_instruction_export_formats(tmp_path, instruction_sets):
+    seeds, _, _, critic = instruction_sets
+    data, facts = mix_instructions(critic.kept, seeds.seed_tasks, 0.2)
+    folder = export_instructions(AnchoredMix("instructions", data, facts), tmp_path / "ins", None, "how")
+    chat = [json.loads(line) for line in (folder / "messages.jsonl").read_text().splitlines()]
+    alpaca = [json.loads(line) for line in (folder / "alpaca.jsonl").read_text().splitlines()]
+    assert len(chat) == len(alpaca) == len(data) == 10
+    assert [m["role"] for m in chat[0]["messages"]] == ["user", "assistant"]
+    assert set(alpaca[0]) == {"instruction", "input", "output", "source", "origin", "origin_id"}
+    assert {row["source"] for row in chat} == {"real", "synthetic"} and verify_manifest(folder) == []
+
+
+def test_image_export_marks_every_png(tmp_path, digits_like_synthetic):
+    from PIL import Image
+
+    split, synthetic = digits_like_synthetic
+    images, index, facts = mix_images(
+        synthetic.images[:90], synthetic.labels[:90], split.train, split.train_labels, 0.1
+    )
+    mix = AnchoredMix("images", index, facts, images, split.class_names, {"generator": "g"})
+    folder = export_images(mix, tmp_path / "img", None, "how")
+    manifest = pd.read_csv(folder / "manifest.csv")
+    assert len(manifest) == 100 and (manifest["source"] == "real").sum() == 10
+    for row in manifest.itertuples():
+        png = Image.open(folder / row.file)
+        assert png.text["synthetic"] == ("true" if row.source == "synthetic" else "false")
+    assert verify_manifest(folder) == []
