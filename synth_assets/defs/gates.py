@@ -7,13 +7,18 @@ from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, Failure
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from synth_assets.defs.images import image_checks
+from synth_assets.defs.instructions import instruction_checks
+from synth_assets.defs.tabular import tabular_checks
 
-def blocking_check_keys(context, asset_key: AssetKey) -> list[AssetCheckKey]:
-    graph = context.repository_def.asset_graph
-    return sorted(
-        (key for key in graph.asset_check_keys if key.asset_key == asset_key and graph.get(key).blocking),
-        key=lambda key: key.name,
-    )
+GATED_CHECKS = [*tabular_checks, *image_checks, *instruction_checks]
+
+
+def blocking_check_keys(asset_key: AssetKey) -> list[AssetCheckKey]:
+    """The blocking checks this project defines on ``asset_key`` (from the check definitions
+    themselves, so a job or selection that leaves them out cannot open the gate)."""
+    specs = [spec for checks in GATED_CHECKS for spec in checks.check_specs]
+    return sorted((s.key for s in specs if s.asset_key == asset_key and s.blocking), key=lambda key: key.name)
 
 
 def require_passed_gate(context, asset_key: AssetKey, partition_key: str | None = None) -> dict[str, str]:
@@ -30,7 +35,11 @@ def require_passed_gate(context, asset_key: AssetKey, partition_key: str | None 
     if not records:
         raise Failure(f"{what} has not been materialized; run its lane first", allow_retries=False)
     latest = records[0].storage_id
-    keys = blocking_check_keys(context, asset_key)
+    keys = blocking_check_keys(asset_key)
+    if not keys:  # fail closed: ungated data never enters a mix
+        raise Failure(
+            f"no blocking checks are defined for {what}; refusing to use ungated data", allow_retries=False
+        )
     executions = instance.event_log_storage.get_latest_asset_check_execution_by_key(
         keys, partition_filter=PartitionKeyFilter(key=partition_key) if partition_key else None
     )

@@ -75,11 +75,11 @@ def collapse_curve_asset(
     with settings_errors_are_final():
         curve = collapse_curve(
             real_table.train,
-            config.generations,
-            config.real_share,
-            config.synthesizer,
-            config.seed,
-            context.log.info,
+            generations=config.generations,
+            real_share=config.real_share,
+            synthesizer=config.synthesizer,
+            seed=config.seed,
+            log=context.log.info,
         )
     only, anchored = curve.final("synthetic_only"), curve.final("anchored")
     context.add_output_metadata(

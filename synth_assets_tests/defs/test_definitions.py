@@ -50,6 +50,23 @@ def test_image_lineage_and_only_fid_blocks():
     assert defs.resolve_job_def("image_lane") is not None
 
 
+def test_publish_job_covers_mixes_scorecards_and_exports():
+    graph = defs.resolve_asset_graph()
+    publish = defs.resolve_job_def("publish")
+    assert publish.partitions_def is not None
+    for lane in ("tabular", "images", "instructions"):
+        mix = graph.get(AssetKey(["anchored_mix", lane]))
+        export = graph.get(AssetKey(["export", lane]))
+        assert AssetKey(["anchored_mix", lane]) in export.parent_keys
+        assert AssetKey(["scorecard", lane]) in export.parent_keys
+        assert mix.parent_keys  # fed by its lane
+    combined = graph.get(AssetKey(["scorecard", "combined"]))
+    assert combined.parent_keys == {
+        AssetKey(["scorecard", lane]) for lane in ("tabular", "images", "instructions")
+    }
+    assert AssetKey("collapse_curve") in graph.get(AssetKey(["scorecard", "tabular"])).parent_keys
+
+
 def test_dagster_cli_validates_the_project():
     """What `dagster dev` loads: [tool.dagster] module_name and workspace.yaml."""
     result = subprocess.run(

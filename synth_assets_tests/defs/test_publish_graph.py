@@ -1,0 +1,191 @@
+"""publish in-process after the three lanes: mixes of gated data, scorecards, the HTML report
+and exports; the cross-run gate refuses data whose blocking checks failed."""
+
+import json
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from synth_assets.defs.exports import export_assets
+from synth_assets.defs.images import image_assets, image_checks
+from synth_assets.defs.instructions import instruction_assets, instruction_checks
+from synth_assets.defs.io_manager import BundleIOManagerFactory
+from synth_assets.defs.llm_resource import LLMResource
+from synth_assets.defs.mix import mix_assets
+from synth_assets.defs.scorecards import scorecard_assets
+from synth_assets.defs.tabular import tabular_assets, tabular_checks
+from synth_assets.exports.writers import verify_manifest
+from synth_assets.metrics.row_distance import row_hashes
+from synth_assets.storage import load_bundle
+from synth_assets_tests.fakes import instruction_responder
+from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
+
+PARTITION = "2026-11-20"
+LANES = [
+    *tabular_assets,
+    *tabular_checks,
+    *image_assets,
+    *image_checks,
+    *instruction_assets,
+    *instruction_checks,
+]
+PUBLISH = [*scorecard_assets, *mix_assets, *export_assets]
+ALL = [*LANES, *PUBLISH]
+SMALL = {
+    "image_model": {"config": {"steps": 60}},
+    "synthetic_images": {"config": {"per_class": 20, "steps": 10}},
+    # a 60-step model cannot pass the default FID gate; this test is about what follows a pass
+    "image_fidelity_checks": {"config": {"n": 150, "fid_abs_threshold": 1e6}},
+    "raw_instructions": {"config": {"per_topic": 2}},
+    "collapse_curve": {"config": {"generations": 2}},
+    "scorecard__images": {"config": {"n": 150}},
+}
+
+
+def _keys(assets):
+    return [key for a in assets for key in a.keys]
+
+
+def _refused(result, step):
+    failure = next(
+        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == step
+    )
+    return failure.event_specific_data.error.message
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_ASSETS_OUTPUT_DIR", str(tmp_path / "out"))  # report and export defaults
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-publish")
+    return tmp_path, DagsterInstance.ephemeral()
+
+
+def _llm(server, tmp_path):
+    return LLMResource(
+        backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "cache.sqlite")
+    )
+
+
+def _ops_for(keys):
+    names = {"__".join(k.path) for k in keys}
+    if "synthetic_images" in names:
+        names.add("image_fidelity_checks")  # the checks run with their asset
+    return {k: v for k, v in SMALL.items() if k in names}
+
+
+@pytest.mark.slow
+def test_publish_after_the_lanes_pass(world):
+    tmp_path, instance = world
+    with FakeAnthropicServer(responder=instruction_responder) as server:
+        llm = _llm(server, tmp_path)
+        unpartitioned = _keys([*tabular_assets, *image_assets])
+        lanes = materialize(
+            ALL,
+            selection=unpartitioned,
+            instance=instance,
+            raise_on_error=False,
+            resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
+            run_config={"ops": _ops_for(unpartitioned)},
+        )
+        assert lanes.success
+        daily = _keys(instruction_assets)
+        assert materialize(
+            ALL,
+            selection=daily,
+            partition_key=PARTITION,
+            instance=instance,
+            raise_on_error=False,
+            resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
+            run_config={"ops": _ops_for(daily)},
+        ).success
+        publish_keys = _keys(PUBLISH)
+        result = materialize(
+            ALL,
+            selection=publish_keys,
+            partition_key=PARTITION,
+            instance=instance,
+            raise_on_error=False,
+            resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
+            run_config={"ops": _ops_for(publish_keys)},
+        )
+    assert result.success
+    assert {e.asset_key for e in result.get_asset_materialization_events()} == set(publish_keys)
+    out = tmp_path / "out"
+    for lane in ("tabular", "images", "instructions"):
+        mix = result.asset_materializations_for_node(f"anchored_mix__{lane}")[0].metadata
+        total = mix["n_real"].value + mix["n_synthetic"].value
+        assert (
+            abs(mix["real_share"].value - 0.10) <= 1 / total and mix["short_of_real_items"].value == 0
+        )  # rounding
+        folder = out / "exports" / lane / (PARTITION if lane == "instructions" else "")
+        assert verify_manifest(folder) == [] and (folder / "README.md").exists()
+    # the holdout never enters an export
+    split, _ = load_bundle(out / "real_table")
+    exported = pd.read_parquet(out / "exports" / "tabular" / "data.parquet")
+    columns = list(split["train"].columns)
+    assert not set(row_hashes(exported[columns]).tolist()) & set(
+        row_hashes(split["holdout"][columns]).tolist()
+    )
+    chat = [
+        json.loads(x)
+        for x in (out / "exports" / "instructions" / PARTITION / "messages.jsonl").read_text().splitlines()
+    ]
+    assert {r["source"] for r in chat} == {"real", "synthetic"}
+    # scorecard values equal the gate's values (same functions, same inputs, same seed)
+    tstr_check = next(e for e in lanes.get_asset_check_evaluations() if e.check_name == "tstr")
+    card = result.asset_materializations_for_node("scorecard__tabular")[0].metadata
+    assert card["tstr_ratio"].value == tstr_check.metadata["tstr_ratio"].value
+    assert (
+        card["dcr_share"].value
+        == next(e for e in lanes.get_asset_check_evaluations() if e.check_name == "dcr")
+        .metadata["dcr_share"]
+        .value
+    )
+    report = out / "reports" / f"validation_report_{PARTITION}.html"
+    assert report.exists() and "Instruction lane (2026-11-20)" in report.read_text()
+    combined = result.asset_materializations_for_node("scorecard__combined")[0].metadata
+    assert "| tabular |" in combined["scorecard"].value
+
+    # a real share below 5 % is refused with a clear error
+    low = materialize(
+        ALL,
+        selection=[AssetKey(["anchored_mix", "tabular"])],
+        instance=instance,
+        raise_on_error=False,
+        resources={"io_manager": BundleIOManagerFactory(base_dir=str(out)), "llm": LLMResource()},
+        run_config={"ops": {"anchored_mix__tabular": {"config": {"real_share": 0.04}}}},
+    )
+    assert not low.success and "real_share must be at least 0.05" in _refused(low, "anchored_mix__tabular")
+
+
+def _harsh_judge(body: dict) -> str:
+    if "Rate the RESPONSE" in body["messages"][-1]["content"]:
+        return '{"score": 1, "reason": "no"}'
+    return instruction_responder(body)
+
+
+@pytest.mark.slow
+def test_mix_refuses_data_that_failed_its_gate_but_the_scorecard_shows_why(world):
+    tmp_path, instance = world
+    io = {"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": LLMResource()}
+    with FakeAnthropicServer(responder=_harsh_judge) as server:
+        llm = _llm(server, tmp_path)
+        lane = materialize(
+            ALL,
+            selection=_keys(instruction_assets),
+            partition_key=PARTITION,
+            instance=instance,
+            raise_on_error=False,
+            resources={**io, "llm": llm},
+            run_config={"ops": _ops_for(_keys(instruction_assets))},
+        )
+    assert not lane.success  # critic_pass_rate failed; critic_filtered_instructions is still stored
+    keys = [AssetKey(["anchored_mix", "instructions"]), AssetKey(["scorecard", "instructions"])]
+    result = materialize(
+        ALL, selection=keys, partition_key=PARTITION, instance=instance, raise_on_error=False, resources=io
+    )
+    message = _refused(result, "anchored_mix__instructions")
+    assert "failed its blocking check 'critic_pass_rate'" in message and lane.run_id in message
+    card = result.asset_materializations_for_node("scorecard__instructions")[0].metadata
+    assert card["passed"].value is False and card["kept"].value == 0 and card["judged"].value > 0
