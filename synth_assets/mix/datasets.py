@@ -45,6 +45,18 @@ def _tag(frame: pd.DataFrame, source: str, origin: str, ids) -> pd.DataFrame:
     )
 
 
+def _stack(
+    synthetic: pd.DataFrame, synthetic_ids, synthetic_origin, real: pd.DataFrame, real_ids, real_origin
+):
+    return pd.concat(
+        [
+            _tag(synthetic.reset_index(drop=True), "synthetic", synthetic_origin, synthetic_ids),
+            _tag(real.reset_index(drop=True), "real", real_origin, real_ids),
+        ],
+        ignore_index=True,
+    )
+
+
 def mix_tables(
     synthetic: pd.DataFrame,
     real_train: pd.DataFrame,
@@ -56,13 +68,7 @@ def mix_tables(
     """Synthetic rows plus real rows from the train split only (never the holdout)."""
     plan = plan_anchor(len(synthetic), len(real_train), real_share, seed)
     real = real_train.iloc[plan.real_indices]
-    frame = pd.concat(
-        [
-            _tag(synthetic.reset_index(drop=True), "synthetic", synthetic_origin, range(len(synthetic))),
-            _tag(real.reset_index(drop=True), "real", real_origin, real.index),
-        ],
-        ignore_index=True,
-    )
+    frame = _stack(synthetic, range(len(synthetic)), synthetic_origin, real, real.index, real_origin)
     return frame, MixFacts.of("tabular", plan)
 
 
@@ -89,13 +95,7 @@ def mix_instructions(
     def select(frame):
         return frame.reindex(columns=columns).fillna("").reset_index(drop=True)
 
-    frame = pd.concat(
-        [
-            _tag(select(kept), "synthetic", synthetic_origin, synthetic_ids),
-            _tag(select(real), "real", real_origin, real_ids),
-        ],
-        ignore_index=True,
-    )
+    frame = _stack(select(kept), synthetic_ids, synthetic_origin, select(real), real_ids, real_origin)
     return frame, MixFacts.of("instructions", plan)
 
 

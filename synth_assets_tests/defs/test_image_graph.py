@@ -3,14 +3,14 @@ and bad settings."""
 
 import numpy as np
 import pytest
-from dagster import AssetKey, DagsterInstance, asset, materialize
+from dagster import AssetKey, DagsterInstance, asset
 from PIL import Image
 
 from synth_assets.defs.images import image_assets, image_checks, image_model, real_images, synthetic_images
-from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.storage import load_bundle
+from synth_assets_tests.defs.helpers import check_evaluations, run_assets
 from synth_assets_tests.images.tiny_pipeline import save_tiny_stable_diffusion
 
 SMALL = {
@@ -35,24 +35,10 @@ def noise_images(real_images: ImageSplit) -> SyntheticImages:
     )
 
 
-def _run(tmp_path, assets, run_config=None, instance=None):
-    return materialize(
-        assets,
-        run_config={"ops": run_config or {}},
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
-        instance=instance or DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-
-
-def _checks(result):
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
-
-
 @pytest.mark.slow
 def test_small_trained_lane_writes_pngs_manifest_and_all_checks(tmp_path):
-    result = _run(tmp_path, [*image_assets, *image_checks], SMALL)
-    checks = _checks(result)
+    result = run_assets(tmp_path, [*image_assets, *image_checks], SMALL)
+    checks = check_evaluations(result)
     assert set(checks) == {"fid", "kid", "prdc", "class_agreement"}
     fid = checks["fid"].metadata
     assert {"fid", "fid_baseline", "threshold", "n", "feature_extractor"} <= set(fid)
@@ -79,11 +65,11 @@ def test_small_trained_lane_writes_pngs_manifest_and_all_checks(tmp_path):
 @pytest.mark.slow
 def test_noise_fails_fid_and_stops_downstream(tmp_path):
     instance = DagsterInstance.ephemeral()
-    result = _run(
+    result = run_assets(
         tmp_path, [real_images, noise_images, *image_checks, downstream_of_images], instance=instance
     )
     assert not result.success
-    checks = _checks(result)
+    checks = check_evaluations(result)
     fid = checks["fid"].metadata
     assert checks["fid"].passed is False and fid["fid"].value > 10 * fid["threshold"].value
     assert checks["class_agreement"].passed is False and checks["prdc"].passed is False
@@ -102,7 +88,7 @@ def test_pretrained_mode_generates_from_a_local_pipeline(tmp_path):
         },
         "synthetic_images": {"config": {"per_class": 2, "steps": 2, "batch_size": 5}},
     }
-    result = _run(tmp_path, [real_images, image_model, synthetic_images], config)
+    result = run_assets(tmp_path, [real_images, image_model, synthetic_images], config)
     assert result.success
     model_md = result.asset_materializations_for_node("image_model")[0].metadata
     assert model_md["pipeline_class"].value == "StableDiffusionPipeline"
@@ -122,7 +108,9 @@ def test_pretrained_mode_generates_from_a_local_pipeline(tmp_path):
     ],
 )
 def test_bad_settings_fail_with_a_named_error(tmp_path, config, message):
-    result = _run(tmp_path, [real_images, image_model], {"image_model": {"config": {"steps": 1}}} | config)
+    result = run_assets(
+        tmp_path, [real_images, image_model], {"image_model": {"config": {"steps": 1}}} | config
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert message in failure.event_specific_data.error.message

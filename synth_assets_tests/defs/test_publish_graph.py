@@ -18,6 +18,7 @@ from synth_assets.defs.tabular import tabular_assets, tabular_checks
 from synth_assets.exports.writers import verify_manifest
 from synth_assets.metrics.row_distance import row_hashes
 from synth_assets.storage import load_bundle
+from synth_assets_tests.defs.helpers import step_failure_message
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
@@ -47,18 +48,23 @@ def _keys(assets):
     return [key for a in assets for key in a.keys]
 
 
-def _refused(result, step):
-    failure = next(
-        e for e in result.all_events if e.event_type_value == "STEP_FAILURE" and e.step_key == step
-    )
-    return failure.event_specific_data.error.message
-
-
 @pytest.fixture
 def world(tmp_path, monkeypatch):
     monkeypatch.setenv("SYNTH_ASSETS_OUTPUT_DIR", str(tmp_path / "out"))  # report and export defaults
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-publish")
     return tmp_path, DagsterInstance.ephemeral()
+
+
+def _materialize(tmp_path, instance, llm, selection, partition=None, ops=None):
+    return materialize(
+        ALL,
+        selection=selection,
+        partition_key=partition,
+        instance=instance,
+        raise_on_error=False,
+        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
+        run_config={"ops": _ops_for(selection) if ops is None else ops},
+    )
 
 
 def _llm(server, tmp_path):
@@ -79,36 +85,11 @@ def test_publish_after_the_lanes_pass(world):
     tmp_path, instance = world
     with FakeAnthropicServer(responder=instruction_responder) as server:
         llm = _llm(server, tmp_path)
-        unpartitioned = _keys([*tabular_assets, *image_assets])
-        lanes = materialize(
-            ALL,
-            selection=unpartitioned,
-            instance=instance,
-            raise_on_error=False,
-            resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
-            run_config={"ops": _ops_for(unpartitioned)},
-        )
+        lanes = _materialize(tmp_path, instance, llm, _keys([*tabular_assets, *image_assets]))
         assert lanes.success
-        daily = _keys(instruction_assets)
-        assert materialize(
-            ALL,
-            selection=daily,
-            partition_key=PARTITION,
-            instance=instance,
-            raise_on_error=False,
-            resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
-            run_config={"ops": _ops_for(daily)},
-        ).success
+        assert _materialize(tmp_path, instance, llm, _keys(instruction_assets), PARTITION).success
         publish_keys = _keys(PUBLISH)
-        result = materialize(
-            ALL,
-            selection=publish_keys,
-            partition_key=PARTITION,
-            instance=instance,
-            raise_on_error=False,
-            resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
-            run_config={"ops": _ops_for(publish_keys)},
-        )
+        result = _materialize(tmp_path, instance, llm, publish_keys, PARTITION)
     assert result.success
     assert {e.asset_key for e in result.get_asset_materialization_events()} == set(publish_keys)
     out = tmp_path / "out"
@@ -148,15 +129,16 @@ def test_publish_after_the_lanes_pass(world):
     assert "| tabular |" in combined["scorecard"].value
 
     # a real share below 5 % is refused with a clear error
-    low = materialize(
-        ALL,
-        selection=[AssetKey(["anchored_mix", "tabular"])],
-        instance=instance,
-        raise_on_error=False,
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(out)), "llm": LLMResource()},
-        run_config={"ops": {"anchored_mix__tabular": {"config": {"real_share": 0.04}}}},
+    low = _materialize(
+        tmp_path,
+        instance,
+        LLMResource(),
+        [AssetKey(["anchored_mix", "tabular"])],
+        ops={"anchored_mix__tabular": {"config": {"real_share": 0.04}}},
     )
-    assert not low.success and "real_share must be at least 0.05" in _refused(low, "anchored_mix__tabular")
+    assert not low.success and "real_share must be at least 0.05" in step_failure_message(
+        low, "anchored_mix__tabular"
+    )
 
 
 def _harsh_judge(body: dict) -> str:
@@ -168,24 +150,12 @@ def _harsh_judge(body: dict) -> str:
 @pytest.mark.slow
 def test_mix_refuses_data_that_failed_its_gate_but_the_scorecard_shows_why(world):
     tmp_path, instance = world
-    io = {"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": LLMResource()}
     with FakeAnthropicServer(responder=_harsh_judge) as server:
-        llm = _llm(server, tmp_path)
-        lane = materialize(
-            ALL,
-            selection=_keys(instruction_assets),
-            partition_key=PARTITION,
-            instance=instance,
-            raise_on_error=False,
-            resources={**io, "llm": llm},
-            run_config={"ops": _ops_for(_keys(instruction_assets))},
-        )
+        lane = _materialize(tmp_path, instance, _llm(server, tmp_path), _keys(instruction_assets), PARTITION)
     assert not lane.success  # critic_pass_rate failed; critic_filtered_instructions is still stored
     keys = [AssetKey(["anchored_mix", "instructions"]), AssetKey(["scorecard", "instructions"])]
-    result = materialize(
-        ALL, selection=keys, partition_key=PARTITION, instance=instance, raise_on_error=False, resources=io
-    )
-    message = _refused(result, "anchored_mix__instructions")
+    result = _materialize(tmp_path, instance, LLMResource(), keys, PARTITION)
+    message = step_failure_message(result, "anchored_mix__instructions")
     assert "failed its blocking check 'critic_pass_rate'" in message and lane.run_id in message
     card = result.asset_materializations_for_node("scorecard__instructions")[0].metadata
     assert card["passed"].value is False and card["kept"].value == 0 and card["judged"].value > 0

@@ -3,9 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, asset, build_op_context, materialize
+from dagster import AssetKey, DagsterInstance, asset, build_op_context
 
-from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.defs.tabular import (
     DCRCheckConfig,
     TSTRCheckConfig,
@@ -17,6 +16,7 @@ from synth_assets.defs.tabular import (
 )
 from synth_assets.storage import load_bundle
 from synth_assets.tabular.synthesizers import NO_FORMAL_GUARANTEE, SyntheticTable
+from synth_assets_tests.defs.helpers import check_evaluations, run_assets
 
 
 @asset
@@ -24,25 +24,15 @@ def downstream_of_synth(tabular_synth: SyntheticTable) -> None:
     """Stands in for every consumer of tabular_synth (anchored mix, exports)."""
 
 
-def _run(tmp_path, run_config=None, extra=(), instance=None):
-    return materialize(
-        [*tabular_assets, *tabular_checks, *extra],
-        run_config=run_config or {},
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
-        instance=instance or DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
-
-
-def _checks(result):
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+def _run(tmp_path, ops=None, extra=(), instance=None):
+    return run_assets(tmp_path, [*tabular_assets, *tabular_checks, *extra], ops, instance)
 
 
 @pytest.mark.slow
 def test_default_lane_passes_all_checks(tmp_path):
     result = _run(tmp_path)
     assert result.success
-    checks = _checks(result)
+    checks = check_evaluations(result)
     assert set(checks) == {"tstr", "dcr", "data_quality"}
     assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
     tstr = checks["tstr"].metadata
@@ -64,12 +54,12 @@ def test_failing_blocking_check_stops_downstream(tmp_path):
     instance = DagsterInstance.ephemeral()
     result = _run(
         tmp_path,
-        run_config={"ops": {"tabular_synth_tstr": {"config": {"threshold": 1.01}}}},
+        ops={"tabular_synth_tstr": {"config": {"threshold": 1.01}}},
         extra=[downstream_of_synth],
         instance=instance,
     )
     assert not result.success
-    checks = _checks(result)
+    checks = check_evaluations(result)
     assert checks["tstr"].passed is False and checks["dcr"].passed and checks["data_quality"].passed
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     # the checked asset itself is stored; nothing downstream of it runs
@@ -86,14 +76,12 @@ def test_csv_source_with_mixed_types(tmp_path, mixed_table):
     mixed_table.to_csv(path, index=False)
     result = _run(
         tmp_path,
-        run_config={
-            "ops": {
-                "real_table": {"config": {"source": str(path), "target": "label"}},
-                "tabular_synth": {"config": {"num_rows": 200}},
-            }
+        ops={
+            "real_table": {"config": {"source": str(path), "target": "label"}},
+            "tabular_synth": {"config": {"num_rows": 200}},
         },
     )
-    checks = _checks(result)
+    checks = check_evaluations(result)
     assert set(checks) == {"tstr", "dcr", "data_quality"}
     assert checks["data_quality"].passed, checks["data_quality"].metadata
     frames, _ = load_bundle(tmp_path / "out" / "tabular_synth")
@@ -105,7 +93,7 @@ def test_csv_source_with_mixed_types(tmp_path, mixed_table):
 def test_bad_input_fails_with_clear_error_and_leaves_nothing(tmp_path):
     result = _run(
         tmp_path,
-        run_config={"ops": {"real_table": {"config": {"source": str(tmp_path / "nope.csv"), "target": "y"}}}},
+        ops={"real_table": {"config": {"source": str(tmp_path / "nope.csv"), "target": "y"}}},
     )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
@@ -119,9 +107,7 @@ def test_allowed_data_dir_from_environment(tmp_path, monkeypatch, mixed_table):
     mixed_table.to_csv(outside, index=False)
     (tmp_path / "allowed").mkdir()
     monkeypatch.setenv("SYNTH_ASSETS_DATA_DIR", str(tmp_path / "allowed"))
-    result = _run(
-        tmp_path, run_config={"ops": {"real_table": {"config": {"source": str(outside), "target": "label"}}}}
-    )
+    result = _run(tmp_path, ops={"real_table": {"config": {"source": str(outside), "target": "label"}}})
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "outside the allowed data directory" in str(failure.event_specific_data.error)
 
