@@ -29,6 +29,6 @@ defs = Definitions(
     sensors=sensors,
     resources={
         "io_manager": BundleIOManagerFactory(base_dir=default_output_dir()),
-        "llm": LLMResource(),
+        "llm": LLMResource.from_environment(),
     },
 )

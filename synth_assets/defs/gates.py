@@ -21,6 +21,16 @@ def blocking_check_keys(asset_key: AssetKey) -> list[AssetCheckKey]:
     return sorted((s.key for s in specs if s.asset_key == asset_key and s.blocking), key=lambda key: key.name)
 
 
+def _evaluated(record, evaluation, materialization) -> bool:
+    """Did this evaluation look at ``materialization``? Dagster records the target when it
+    knows it; a check of an unpartitioned asset in a partitioned run carries none, and then
+    the evaluation must at least come after the materialization."""
+    target = evaluation.target_materialization_data
+    if target is not None:
+        return target.storage_id == materialization.storage_id
+    return record.event is not None and record.event.timestamp >= materialization.timestamp
+
+
 def require_passed_gate(context, asset_key: AssetKey, partition_key: str | None = None) -> dict[str, str]:
     """Fail the step (no retry) unless each blocking check on ``asset_key`` passed on its latest
     materialization; returns ``{check name: run id of the passing evaluation}``."""
@@ -34,7 +44,7 @@ def require_passed_gate(context, asset_key: AssetKey, partition_key: str | None 
     ).records
     if not records:
         raise Failure(f"{what} has not been materialized; run its lane first", allow_retries=False)
-    latest = records[0].storage_id
+    latest = records[0]
     keys = blocking_check_keys(asset_key)
     if not keys:  # fail closed: ungated data never enters a mix
         raise Failure(
@@ -51,8 +61,7 @@ def require_passed_gate(context, asset_key: AssetKey, partition_key: str | None 
             raise Failure(
                 f"{what}: blocking check '{key.name}' has no result; run its lane first", allow_retries=False
             )
-        target = evaluation.target_materialization_data
-        if target is None or target.storage_id != latest:
+        if not _evaluated(record, evaluation, latest):
             raise Failure(
                 f"{what}: blocking check '{key.name}' did not evaluate the latest materialization; "
                 "re-run the lane with its checks",

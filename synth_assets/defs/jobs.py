@@ -34,4 +34,11 @@ revalidate = define_asset_job(
     "catches a changed threshold or a changed real holdout.",
 )
 
-jobs = [tabular_lane, instruction_lane, image_lane, publish, revalidate]
+full_graph = define_asset_job(
+    "full_graph",
+    selection=AssetSelection.all(),
+    partitions_def=daily_partitions,
+    description="Every asset and check for one day: the three lanes, then publish.",
+)
+
+jobs = [tabular_lane, instruction_lane, image_lane, publish, revalidate, full_graph]

@@ -4,6 +4,7 @@ API keys are never part of this config: the anthropic backends read ANTHROPIC_AP
 openai_compatible backend OPENAI_API_KEY from the environment of the process that runs the step.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ DEFAULT_PRICES = {
     "claude-opus-4-1": {"input": 15.0, "output": 75.0},
 }
 CACHE_FILE = "llm_cache.sqlite"
+ENV_PREFIX = "SYNTH_ASSETS_LLM_"
 
 
 class LLMResource(ConfigurableResource):
@@ -46,6 +48,15 @@ class LLMResource(ConfigurableResource):
     prices_per_mtok: dict[str, dict[str, float]] = Field(
         default=DEFAULT_PRICES, description="model -> {input, output} USD per Mtok."
     )
+
+    @classmethod
+    def from_environment(cls) -> "LLMResource":
+        """The deployment's default backend from SYNTH_ASSETS_LLM_BACKEND / _MODEL / _BASE_URL
+        (unset: the embedded local model). Run config still overrides each field."""
+        settings = {
+            key: os.environ.get(f"{ENV_PREFIX}{key.upper()}") for key in ("backend", "model", "base_url")
+        }
+        return cls(**{key: value for key, value in settings.items() if value})
 
     @contextmanager
     def client(self, storage_dir: str, log) -> Iterator[LLMClient]:

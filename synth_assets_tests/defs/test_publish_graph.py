@@ -159,3 +159,32 @@ def test_mix_refuses_data_that_failed_its_gate_but_the_scorecard_shows_why(world
     assert "failed its blocking check 'critic_pass_rate'" in message and lane.run_id in message
     card = result.asset_materializations_for_node("scorecard__instructions")[0].metadata
     assert card["passed"].value is False and card["kept"].value == 0 and card["judged"].value > 0
+
+
+@pytest.mark.slow
+def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
+    """In a partitioned run (full_graph), checks of unpartitioned assets carry no target
+    materialization; the gate then relies on the evaluation coming after it."""
+    from dagster import AssetSelection, Definitions, asset, define_asset_job
+
+    from synth_assets.defs.instructions import daily_partitions
+    from synth_assets.tabular.split import TableSplit
+
+    @asset(partitions_def=daily_partitions)
+    def daily_copy(real_table: TableSplit) -> TableSplit:
+        """A daily asset, so that the run is a partitioned one."""
+        return real_table
+
+    job = define_asset_job("one_day", selection=AssetSelection.all(), partitions_def=daily_partitions)
+    project = Definitions(
+        assets=[*tabular_assets, mix_assets[0], daily_copy],
+        asset_checks=tabular_checks,
+        jobs=[job],
+        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
+    )
+    result = project.resolve_job_def("one_day").execute_in_process(
+        partition_key=PARTITION, instance=DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert result.success
+    mix = result.asset_materializations_for_node("anchored_mix__tabular")[0].metadata
+    assert set(mix["provenance"].value["passed_checks"]) == {"tstr", "dcr", "data_quality"}

@@ -1,0 +1,130 @@
+"""End to end against the real webserver and daemon: `dagster dev` on 127.0.0.1 with a
+temporary DAGSTER_HOME, driven only through its GraphQL API. The LLM backend is the loopback
+fake Messages API, chosen by environment like a deployment would."""
+
+import pytest
+
+from synth_assets_tests.fakes import instruction_responder
+from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
+from synth_assets_tests.servers.dagster_dev import DagsterDev
+
+LOCATION = {"repositoryLocationName": "synth_assets.definitions", "repositoryName": "__repository__"}
+DAY = "2026-11-20"
+BACKFILL_DAYS = ["2026-11-18", "2026-11-19"]
+SMALL = {
+    "execution": {"config": {"in_process": {}}},  # one process: the backfill runs use multiprocess
+    "ops": {
+        "image_model": {"config": {"steps": 60}},
+        "synthetic_images": {"config": {"per_class": 20, "steps": 10}},
+        # a 60-step model cannot pass the default FID gate; here the graph must run through
+        "image_fidelity_checks": {"config": {"n": 150, "fid_abs_threshold": 1e6}},
+        "collapse_curve": {"config": {"generations": 2}},
+        "scorecard__images": {"config": {"n": 150}},
+    },
+}
+LAUNCH = """
+mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } }
+  ... on RunConfigValidationInvalid { errors { message } } ... on PythonError { message } } }"""
+RUN = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+NODES = """{ assetNodes { assetKey { path } dependencyKeys { path } dependedByKeys { path }
+  assetChecksOrError { ... on AssetChecks { checks { name blocking
+    executionForLatestMaterialization { status } } } } } }"""
+BACKFILL = """
+mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL_STATUS = """query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
+BACKFILL_RUNS = """query($id: String!) {
+  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
+    ... on Runs { results { runId status tags { key value } } } } }"""
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def _path(node):
+    return "/".join(node["assetKey"]["path"])
+
+
+@pytest.mark.slow
+def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_path):
+    with FakeAnthropicServer(responder=instruction_responder) as api:
+        env = {
+            "SYNTH_ASSETS_OUTPUT_DIR": str(tmp_path / "out"),
+            "SYNTH_ASSETS_LLM_BACKEND": "anthropic",
+            "SYNTH_ASSETS_LLM_BASE_URL": api.base_url,
+            "ANTHROPIC_API_KEY": "sk-e2e-not-a-real-key",
+        }
+        with DagsterDev(tmp_path / "home", env) as dev:
+            params = {
+                "selector": {**LOCATION, "jobName": "full_graph"},
+                "runConfigData": SMALL,
+                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
+            }
+            launched = dev.graphql(LAUNCH, {"params": params})["launchRun"]
+            assert launched["__typename"] == "LaunchRunSuccess", launched
+            run_id = launched["run"]["runId"]
+            status = dev.wait_for(
+                lambda: (s := dev.graphql(RUN, {"id": run_id})["runOrError"]["status"]) in TERMINAL and s,
+                timeout=900,
+                every=5,
+            )
+            assert status == "SUCCESS", dev.output()[-5000:]
+
+            nodes = {_path(n): n for n in dev.graphql(NODES)["assetNodes"]}
+            # lineage, both directions
+            assert {_path({"assetKey": k}) for k in nodes["tabular_synth"]["dependencyKeys"]} == {
+                "real_table"
+            }
+            downstream = {_path({"assetKey": k}) for k in nodes["tabular_synth"]["dependedByKeys"]}
+            assert {"anchored_mix/tabular", "scorecard/tabular"} <= downstream
+            assert {_path({"assetKey": k}) for k in nodes["export/images"]["dependencyKeys"]} == {
+                "anchored_mix/images",
+                "scorecard/images",
+            }
+            # every check evaluated on the latest materialization and passed
+            checks = {
+                (path, c["name"]): c
+                for path, n in nodes.items()
+                for c in (n["assetChecksOrError"] or {}).get("checks", [])
+            }
+            assert {name for (_, name) in checks} == {
+                "tstr", "dcr", "data_quality", "fid", "kid", "prdc", "class_agreement",
+                "critic_pass_rate", "diversity",
+            }  # fmt: skip
+            blocking = {key for key, c in checks.items() if c["blocking"]}
+            assert blocking == {
+                ("tabular_synth", "tstr"), ("tabular_synth", "dcr"), ("tabular_synth", "data_quality"),
+                ("synthetic_images", "fid"), ("critic_filtered_instructions", "critic_pass_rate"),
+                ("critic_filtered_instructions", "diversity"),
+            }  # fmt: skip
+            for key in blocking:
+                execution = checks[key]["executionForLatestMaterialization"]
+                assert execution and execution["status"] == "SUCCEEDED", (key, execution)
+
+            # a two-day backfill of the instruction lane, run by the daemon
+            assets = [{"path": [name]} for name in ("seed_topics", "raw_instructions", "evolved_instructions",
+                                                    "critic_filtered_instructions")]  # fmt: skip
+            backfill = dev.graphql(
+                BACKFILL, {"params": {"partitionNames": BACKFILL_DAYS, "assetSelection": assets}}
+            )["launchPartitionBackfill"]
+            assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+            backfill_id = backfill["backfillId"]
+
+            def finished():
+                runs = dev.graphql(BACKFILL_RUNS, {"id": backfill_id})["runsOrError"]["results"]
+                state = dev.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"][
+                    "status"
+                ]
+                done = state in {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+                return done and all(r["status"] in TERMINAL for r in runs) and (state, runs)
+
+            outcome = dev.wait_for(finished, timeout=600, every=5)
+            assert outcome, dev.output()[-5000:]
+            state, runs = outcome
+            assert state in {"COMPLETED", "COMPLETED_SUCCESS"} and runs
+            assert all(r["status"] == "SUCCESS" for r in runs)
+            partitions = {t["value"] for r in runs for t in r["tags"] if t["key"] == "dagster/partition"}
+            assert partitions == set(BACKFILL_DAYS)
+    for day in [DAY, *BACKFILL_DAYS]:
+        assert (tmp_path / "out" / "critic_filtered_instructions" / day / "bundle.json").exists()
+    assert (tmp_path / "out" / "reports" / f"validation_report_{DAY}.html").exists()

@@ -1,0 +1,50 @@
+"""`dagster dev` (webserver + daemon) on 127.0.0.1 with its own DAGSTER_HOME, and a small
+GraphQL client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from synth_assets_tests.servers.process import ProcessServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class DagsterDev(ProcessServer):
+    name = "dagster dev"
+
+    def __init__(self, home: Path, env: dict[str, str], startup_timeout: float = 180):
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "dagster", "dev", "-m", "synth_assets.definitions",
+                   "-h", "127.0.0.1", "-p", str(self.port)]  # fmt: skip
+        full_env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
+        super().__init__(command, f"{self.url}/server_info", startup_timeout, env=full_env, cwd=ROOT)
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            payload = json.loads(response.read())
+        if payload.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {payload['errors']}")
+        return payload["data"]
+
+    def wait_for(self, probe, timeout: float, every: float = 2.0):
+        """Call ``probe()`` until it returns something truthy; its last value on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = probe()
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(every)
