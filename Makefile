@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export SYNTH_ASSETS_OUTPUT_DIR ?= $(CURDIR)/outputs
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run run-tabular run-images run-instructions run-publish test dev bench lint clean
+.PHONY: setup system-deps run run-tabular run-images run-instructions run-publish test dev bench lint clean
 
 # Re-installs when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -47,7 +47,17 @@ run-publish: setup
 	$(DAGSTER_JOB) -j publish --tags '{"dagster/partition": "$(PARTITION)"}' \
 		$(if $(PUBLISH_CONFIG),-c $(PUBLISH_CONFIG))
 
-test: setup
+# Debian packages the real-server tests start (PostgreSQL, headless Chromium + chromedriver);
+# installed with apt when missing (as root, or through sudo).
+SYSTEM_DEPS_OK := $(shell ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo yes)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+system-deps:
+ifneq ($(SYSTEM_DEPS_OK),yes)
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql chromium chromium-driver
+endif
+
+test: setup system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 dev: setup

@@ -6,22 +6,26 @@ from synth_assets.defs.instructions import daily_partitions
 
 tabular_lane = define_asset_job(
     "tabular_lane",
+    tags={"synth_assets/lane": "tabular"},
     selection=AssetSelection.groups("tabular"),
     description="real_table -> tabular_synth with the blocking tstr, dcr and data_quality checks.",
 )
 instruction_lane = define_asset_job(
     "instruction_lane",
+    tags={"synth_assets/lane": "instructions"},
     selection=AssetSelection.groups("instructions"),
     partitions_def=daily_partitions,
     description="seed_topics -> raw -> evolved -> critic-filtered instructions for one day.",
 )
 image_lane = define_asset_job(
     "image_lane",
+    tags={"synth_assets/lane": "images"},
     selection=AssetSelection.groups("images"),
     description="real_images -> image_model -> synthetic_images with the blocking fid check.",
 )
 publish = define_asset_job(
     "publish",
+    tags={"synth_assets/lane": "publish"},
     selection=AssetSelection.groups("validation", "datasets"),
     partitions_def=daily_partitions,
     description="Scorecards (per lane, combined, HTML report), the collapse curve, anchored mixes of "

@@ -1,11 +1,14 @@
 """End to end against the real webserver and daemon: `dagster dev` on 127.0.0.1 with a
-temporary DAGSTER_HOME, driven only through its GraphQL API. The LLM backend is the loopback
-fake Messages API, chosen by environment like a deployment would."""
+temporary DAGSTER_HOME, driven through its GraphQL API, and its UI in headless Chromium. The
+LLM backend is the loopback fake Messages API, chosen by environment like a deployment would."""
+
+from pathlib import Path
 
 import pytest
 
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
+from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot
 from synth_assets_tests.servers.dagster_dev import DagsterDev
 
 LOCATION = {"repositoryLocationName": "synth_assets.definitions", "repositoryName": "__repository__"}
@@ -39,6 +42,17 @@ BACKFILL_RUNS = """query($id: String!) {
   runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
     ... on Runs { results { runId status tags { key value } } } } }"""
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+LANE_ASSETS = {
+    "tabular": ["real_table", "tabular_synth"],
+    "images": ["real_images", "image_model", "synthetic_images"],
+    "instructions": [
+        "seed_topics",
+        "raw_instructions",
+        "evolved_instructions",
+        "critic_filtered_instructions",
+    ],
+}
 
 
 def _path(node):
@@ -100,6 +114,19 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             for key in blocking:
                 execution = checks[key]["executionForLatestMaterialization"]
                 assert execution and execution["status"] == "SUCCEEDED", (key, execution)
+
+            # the same, as a user sees it: headless Chromium on the asset graph and an asset page
+            with chromium() as driver:
+                open_and_wait_for(driver, f"{dev.url}/asset-groups", ["tabular", "images", "instructions"])
+                screenshot(driver, SCREENSHOTS, "global_lineage")
+                base = f"{dev.url}/locations/synth_assets.definitions/asset-groups"
+                for group, names in LANE_ASSETS.items():
+                    open_and_wait_for(driver, f"{base}/{group}", names)
+                    screenshot(driver, SCREENSHOTS, f"lane_{group}")
+                checks_page = f"{dev.url}/assets/tabular_synth?view=checks"
+                text = open_and_wait_for(driver, checks_page, ["tstr", "dcr", "data_quality", "Succeeded"])
+                assert "Failed" not in text and "This is a blocking asset check" in text
+                screenshot(driver, SCREENSHOTS, "tabular_synth_checks")
 
             # a two-day backfill of the instruction lane, run by the daemon
             assets = [{"path": [name]} for name in ("seed_topics", "raw_instructions", "evolved_instructions",
