@@ -38,6 +38,9 @@ mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParam
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 BACKFILL_STATUS = """query($id: String!) {
   partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
+STEPS = """query($id: ID!) { runOrError(runId: $id) { ... on Run {
+  stepStats { stepKey startTime endTime } } } }"""
+LLM_STEPS = {"raw_instructions", "evolved_instructions", "critic_filtered_instructions"}
 BACKFILL_RUNS = """query($id: String!) {
   runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
     ... on Runs { results { runId status tags { key value } } } } }"""
@@ -152,6 +155,15 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             assert all(r["status"] == "SUCCESS" for r in runs)
             partitions = {t["value"] for r in runs for t in r["tags"] if t["key"] == "dagster/partition"}
             assert partitions == set(BACKFILL_DAYS)
+            # the instance's "llm" pool (limit 1) keeps LLM-bound steps of all runs one at a time
+            spans = sorted(
+                (step["startTime"], step["endTime"])
+                for r in runs
+                for step in dev.graphql(STEPS, {"id": r["runId"]})["runOrError"]["stepStats"]
+                if step["stepKey"] in LLM_STEPS and step["startTime"]
+            )
+            assert len(spans) == 3 * len(BACKFILL_DAYS)
+            assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
     for day in [DAY, *BACKFILL_DAYS]:
         assert (tmp_path / "out" / "critic_filtered_instructions" / day / "bundle.json").exists()
     assert (tmp_path / "out" / "reports" / f"validation_report_{DAY}.html").exists()
