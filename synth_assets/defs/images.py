@@ -24,6 +24,7 @@ from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.images import diffusion, pretrained
 from synth_assets.images.evaluation import evaluate_images
+from synth_assets.images.features import require_extractor
 from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel
 from synth_assets.images.sources import ImageSplit, load_real_images, split_images
 from synth_assets.images.synthetic import SyntheticImages, image_grid
@@ -67,6 +68,10 @@ class SyntheticImagesConfig(Config):
 
 
 class ImageChecksConfig(Config):
+    feature_extractor: str = Field(
+        default="real-train-cnn",
+        description="Features for FID / KID / PRDC: 'real-train-cnn' (Inception is not available here).",
+    )
     n: int = Field(
         default=500, description="Images per side for FID, KID and PRDC (fixed; FID depends on n)."
     )
@@ -235,6 +240,8 @@ def image_fidelity_checks(
     context, config: ImageChecksConfig, synthetic_images: SyntheticImages, real_images: ImageSplit
 ):
     """FID, KID, PRDC and class agreement from one feature extractor trained on real train."""
+    with settings_errors_are_final():
+        require_extractor(config.feature_extractor)
     try:
         result = evaluate_images(
             real_images,

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth_assets.errors import InputDataError
+
 EXTRACTOR_NAME = "real-train-cnn-v1"  # a small CNN trained on the real train split
 
 
@@ -85,3 +87,21 @@ def class_agreement(extractor: FeatureExtractor, images: np.ndarray, labels: np.
     if len(images) == 0:
         raise ValueError("no images to classify")
     return float(np.mean(extractor.predict(images) == labels))
+
+
+EXTRACTORS = ("real-train-cnn",)
+INCEPTION_UNAVAILABLE = (
+    "Inception features are not available here: they need torchvision's inception_v3 and its "
+    "weights, and torchvision has no CPU build for this torch (2.13), so this project does not "
+    "ship that option rather than fake it. Use 'real-train-cnn' (a CNN trained on the real "
+    "train split), whose FID is compared with its own real-vs-real baseline."
+)
+
+
+def require_extractor(name: str) -> str:
+    """The feature extractor to use, or a clear error for one this project cannot run."""
+    if name in EXTRACTORS:
+        return name
+    if "inception" in name.lower():
+        raise InputDataError(INCEPTION_UNAVAILABLE)
+    raise InputDataError(f"feature_extractor must be one of {EXTRACTORS}, got {name!r}")

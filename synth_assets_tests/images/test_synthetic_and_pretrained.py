@@ -160,3 +160,13 @@ def test_pretrained_pipeline_generates_in_the_real_format(tiny_pipeline, tmp_pat
     assert seeds.tolist() == [4_000_000, 4_000_001, 4_000_002] and sampler == "DDIMScheduler"
     again, _, _ = model.generate(np.array([0, 1, 1]), steps=2, seed=4, batch_size=1)
     np.testing.assert_allclose(images, again, atol=2 / 255)  # per-image generators: batch-independent
+
+
+def test_inception_is_refused_with_the_reason():
+    from synth_assets.images.features import require_extractor
+
+    assert require_extractor("real-train-cnn") == "real-train-cnn"
+    with pytest.raises(InputDataError, match="torchvision has no CPU build"):
+        require_extractor("inception-v3")
+    with pytest.raises(InputDataError, match="must be one of"):
+        require_extractor("clip")
