@@ -59,6 +59,23 @@ class BundleIOManager(UPathIOManager):
         parts, meta = obj.to_bundle()
         save_bundle(Path(path), parts, {"type": kind, "fields": meta})
 
+    def handle_output(self, context: OutputContext, obj) -> None:
+        """A single-run backfill hands over ``{partition key: value}`` for its whole range; each
+        value is written to its own partition's bundle, as a one-partition run would."""
+        if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
+            return super().handle_output(context, obj)
+        keys = set(context.asset_partition_keys)
+        if not isinstance(obj, dict) or set(obj) != keys:
+            got = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+            raise TypeError(
+                f"{context.asset_key.to_user_string()}: a run over {len(keys)} partitions must return "
+                f"{{partition key: value}} for exactly those partitions, got {got}"
+            )
+        paths = self._get_paths_for_partitions(context)
+        for key in sorted(keys):
+            self.dump_to_path(context=context, obj=obj[key], path=paths[key])
+        context.add_output_metadata({"partitions_written": len(keys)})
+
     def load_from_path(self, context: InputContext, path: UPath):
         parts, meta = load_bundle(Path(path))
         return BUNDLE_TYPES[meta["type"]].from_bundle(parts, meta["fields"])

@@ -5,7 +5,16 @@ or not their gates passed: a failing lane's scorecard is the place to see why.""
 import base64
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    BackfillPolicy,
+    Config,
+    Failure,
+    MetadataValue,
+    asset,
+)
 from pydantic import Field
 
 from synth_assets.defs.failures import settings_errors_are_final
@@ -13,7 +22,7 @@ from synth_assets.defs.instructions import daily_partitions
 from synth_assets.defs.io_manager import default_output_dir
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
-from synth_assets.instructions.datasets import InstructionSet, SeedTopics
+from synth_assets.instructions.datasets import SeedTopics
 from synth_assets.mix.anchor import DEFAULT_REAL_SHARE
 from synth_assets.reports.html import render_html
 from synth_assets.reports.lanes import (
@@ -131,23 +140,59 @@ def image_scorecard_asset(
     return _publish(context, card)
 
 
-@asset(key_prefix=PREFIX, name="instructions", group_name=GROUP, partitions_def=daily_partitions)
+@asset(
+    key_prefix=PREFIX,
+    name="instructions",
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),  # cheap: a backfill scores its whole range in one run
+)
 def instruction_scorecard_asset(
     context: AssetExecutionContext,
     seed_topics: SeedTopics,
-    raw_instructions: InstructionSet,
-    evolved_instructions: InstructionSet,
-    critic_filtered_instructions: InstructionSet,
-) -> Scorecard:
-    """Counts through each stage with reasons, judge scores, diversity, lengths, topic coverage."""
-    card = instruction_scorecard(
-        seed_topics,
-        raw_instructions,
-        evolved_instructions,
-        critic_filtered_instructions,
-        context.partition_key,
+    raw_instructions,
+    evolved_instructions,
+    critic_filtered_instructions,
+):
+    """Counts through each stage with reasons, judge scores, diversity, lengths, topic coverage.
+    In a backfill all days are scored in one run (inputs and output are then per-day dicts)."""
+    keys = context.partition_keys
+    if len(keys) == 1:
+        card = instruction_scorecard(
+            seed_topics, raw_instructions, evolved_instructions, critic_filtered_instructions, keys[0]
+        )
+        return _publish(context, card)
+    stages = {
+        "raw": raw_instructions,
+        "evolved": evolved_instructions,
+        "critic": critic_filtered_instructions,
+    }
+    for name, by_day in stages.items():
+        missing = sorted(set(keys) - set(by_day))
+        if missing:
+            raise Failure(f"{name} instructions are not materialized for {missing}; backfill the lane first")
+    cards = {
+        day: instruction_scorecard(
+            seed_topics,
+            raw_instructions[day],
+            evolved_instructions[day],
+            critic_filtered_instructions[day],
+            day,
+        )
+        for day in keys
+    }
+    verdicts = "\n".join(
+        f"| {day} | {'PASS' if c.passed else 'FAIL'} | {c.value('kept')} of {c.value('judged')} |"
+        for day, c in cards.items()
     )
-    return _publish(context, card)
+    context.log.info(f"scored {len(cards)} days in one run")
+    context.add_output_metadata(
+        {
+            "days": MetadataValue.md("| day | verdict | kept |\n|---|---|---|\n" + verdicts),
+            "n_days": len(cards),
+        }
+    )
+    return cards
 
 
 @asset(

@@ -17,6 +17,7 @@ from synth_assets.defs.scorecards import scorecard_assets
 from synth_assets.defs.tabular import tabular_assets, tabular_checks
 from synth_assets.exports.writers import verify_manifest
 from synth_assets.metrics.row_distance import row_hashes
+from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle
 from synth_assets_tests.defs.helpers import step_failure_message
 from synth_assets_tests.fakes import instruction_responder
@@ -188,3 +189,34 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
     assert result.success
     mix = result.asset_materializations_for_node("anchored_mix__tabular")[0].metadata
     assert set(mix["provenance"].value["passed_checks"]) == {"tstr", "dcr", "data_quality"}
+
+
+@pytest.mark.slow
+def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
+    tmp_path, instance = world
+    days = ["2026-11-18", "2026-11-19"]
+    with FakeAnthropicServer(responder=instruction_responder) as server:
+        llm = _llm(server, tmp_path)
+        for day in days:
+            assert _materialize(tmp_path, instance, llm, _keys(instruction_assets), day).success
+    key = AssetKey(["scorecard", "instructions"])
+    result = materialize(
+        ALL,
+        selection=[key],
+        instance=instance,
+        raise_on_error=False,
+        resources={
+            "io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")),
+            "llm": LLMResource(),
+        },
+        tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]},
+    )
+    assert result.success
+    [event] = result.get_asset_materialization_events()[:1]
+    assert len(result.get_asset_materialization_events()) == 2  # one run, one materialization per day
+    assert {e.partition for e in result.get_asset_materialization_events()} == set(days)
+    assert event.materialization.metadata["n_days"].value == 2
+    for day in days:
+        parts, meta = load_bundle(tmp_path / "out" / "scorecard" / "instructions" / day)
+        card = Scorecard.from_bundle(parts, meta["fields"])
+        assert card.title == f"Instruction lane ({day})" and card.value("judged") > 0

@@ -164,6 +164,31 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             )
             assert len(spans) == 3 * len(BACKFILL_DAYS)
             assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
+
+            # the instruction scorecard's single-run policy: the two days in one run
+            scorecard = [{"path": ["scorecard", "instructions"]}]
+            backfill = dev.graphql(
+                BACKFILL, {"params": {"partitionNames": BACKFILL_DAYS, "assetSelection": scorecard}}
+            )["launchPartitionBackfill"]
+            assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+            backfill_id = backfill["backfillId"]
+            outcome = dev.wait_for(finished, timeout=300, every=3)
+            assert outcome, dev.output()[-5000:]
+            state, runs = outcome
+            assert (
+                state in {"COMPLETED", "COMPLETED_SUCCESS"}
+                and len(runs) == 1
+                and runs[0]["status"] == "SUCCESS"
+            )
+            tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
+            assert (
+                tags["dagster/asset_partition_range_start"],
+                tags["dagster/asset_partition_range_end"],
+            ) == (
+                BACKFILL_DAYS[0],
+                BACKFILL_DAYS[-1],
+            )
     for day in [DAY, *BACKFILL_DAYS]:
         assert (tmp_path / "out" / "critic_filtered_instructions" / day / "bundle.json").exists()
+        assert (tmp_path / "out" / "scorecard" / "instructions" / day / "bundle.json").exists()
     assert (tmp_path / "out" / "reports" / f"validation_report_{DAY}.html").exists()
