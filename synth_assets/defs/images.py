@@ -2,7 +2,6 @@
 beside its real-vs-real baseline; KID, precision/recall/density/coverage and class agreement
 warn."""
 
-import base64
 import time
 
 import numpy as np
@@ -23,12 +22,13 @@ from synth_assets import thresholds as T
 from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.images import diffusion, pretrained
-from synth_assets.images.evaluation import evaluate_images
+from synth_assets.images.evaluation import ImageThresholds, evaluate_images
 from synth_assets.images.features import require_extractor
 from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel
 from synth_assets.images.sources import ImageSplit, load_real_images, split_images
 from synth_assets.images.synthetic import SyntheticImages, image_grid
 from synth_assets.metrics.image import TooFewSamplesError
+from synth_assets.reports.scorecard import png_markdown
 
 GROUP = "images"
 MODES = (TRAINED, PRETRAINED)
@@ -95,8 +95,8 @@ class ImageChecksConfig(Config):
 
 
 def _grid_markdown(images: np.ndarray, labels: np.ndarray, n_classes: int, title: str) -> MetadataValue:
-    encoded = base64.b64encode(image_grid(images, labels, n_classes)).decode("ascii")
-    return MetadataValue.md(f"**{title}** (one row per class)\n\n![{title}](data:image/png;base64,{encoded})")
+    grid = png_markdown(image_grid(images, labels, n_classes), title)
+    return MetadataValue.md(f"**{title}** (one row per class)\n\n{grid}")
 
 
 @asset(group_name=GROUP, kinds={"numpy"})
@@ -262,7 +262,10 @@ def image_fidelity_checks(
             )
         return
     common = {"n": result.n, "feature_extractor": result.feature_extractor}
-    threshold = max(config.fid_abs_threshold, config.fid_baseline_multiplier * result.fid_baseline)
+    rules = ImageThresholds(
+        config.fid_abs_threshold, config.fid_baseline_multiplier, config.kid_z, config.min_recall_ratio
+    )
+    threshold = rules.fid(result)
     yield AssetCheckResult(
         check_name="fid",
         asset_key="synthetic_images",
@@ -270,9 +273,7 @@ def image_fidelity_checks(
         severity=AssetCheckSeverity.ERROR,
         metadata={"fid": result.fid, "fid_baseline": result.fid_baseline, "threshold": threshold, **common},
     )
-    kid_threshold = result.kid_baseline + config.kid_z * float(
-        np.hypot(result.kid_std, result.kid_baseline_std)
-    )
+    kid_threshold = rules.kid(result)
     yield AssetCheckResult(
         check_name="kid",
         asset_key="synthetic_images",
@@ -289,8 +290,7 @@ def image_fidelity_checks(
     yield AssetCheckResult(
         check_name="prdc",
         asset_key="synthetic_images",
-        passed=fake.recall >= config.min_recall_ratio * real.recall
-        and fake.coverage >= config.min_recall_ratio * real.coverage,
+        passed=fake.recall >= rules.min_recall(result) and fake.coverage >= rules.min_coverage(result),
         severity=AssetCheckSeverity.WARN,
         metadata={
             **{k: v for k, v in fake.__dict__.items()},

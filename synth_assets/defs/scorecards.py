@@ -2,7 +2,6 @@
 plots) and as one self-contained HTML report. Scorecards read the stored lane outputs whether
 or not their gates passed: a failing lane's scorecard is the place to see why."""
 
-import base64
 from pathlib import Path
 
 from dagster import (
@@ -32,7 +31,7 @@ from synth_assets.reports.lanes import (
     tabular_scorecard,
 )
 from synth_assets.reports.plots import collapse_plot
-from synth_assets.reports.scorecard import Scorecard
+from synth_assets.reports.scorecard import Scorecard, png_markdown
 from synth_assets.storage import atomic_write_text
 from synth_assets.tabular.collapse import CollapseCurve, collapse_curve
 from synth_assets.tabular.split import TableSplit
@@ -98,14 +97,10 @@ def collapse_curve_asset(
             "final_tail_coverage_synthetic_only": float(only["tail_coverage"]),
             "final_tail_coverage_anchored": float(anchored["tail_coverage"]),
             "curve": MetadataValue.md(curve.curve.to_markdown(index=False)),
-            "plot": MetadataValue.md(_inline_png(collapse_plot(curve.curve), "collapse curve")),
+            "plot": MetadataValue.md(png_markdown(collapse_plot(curve.curve), "collapse curve")),
         }
     )
     return curve
-
-
-def _inline_png(png: bytes, alt: str) -> str:
-    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
 @asset(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from synth_assets import thresholds as T
-from synth_assets.images.evaluation import evaluate_images
+from synth_assets.images.evaluation import ImageThresholds, evaluate_images
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages, image_grid
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
@@ -330,9 +330,8 @@ def instruction_scorecard(
             title=f"judge scores, {len(scores)} pairs",
             xlabel="score (1-5)",
         )
-    notes = [
-        f"Partition {partition}; backend {critic.kept['backend'].iloc[0] if len(critic.kept) else (judged['backend'].iloc[0] if len(judged) and 'backend' in judged else 'unknown')}."
-    ]
+    backends = ", ".join(sorted(set(judged["backend"].dropna()))) if "backend" in judged else ""
+    notes = [f"Partition {partition}; backend {backends or 'unknown'}."]
     return Scorecard(
         "instructions",
         f"Instruction lane ({partition})",
@@ -351,8 +350,8 @@ def image_scorecard(
     log: Log = lambda message: None,
 ) -> Scorecard:
     e = evaluate_images(split, synthetic.images, synthetic.labels, n=n, seed=seed, log=log)
-    threshold = max(T.FID_ABS_THRESHOLD, T.FID_BASELINE_MULTIPLIER * e.fid_baseline)
-    kid_threshold = e.kid_baseline + T.KID_Z * float(np.hypot(e.kid_std, e.kid_baseline_std))
+    rules = ImageThresholds()
+    threshold, kid_threshold = rules.fid(e), rules.kid(e)
     fake, real = e.manifold, e.manifold_baseline
     m = [
         Metric(
@@ -388,8 +387,8 @@ def image_scorecard(
             "recall",
             fake.recall,
             f"Share of real images covered by the generated manifold (real: {real.recall:.4f}); low means mode collapse.",
-            f">= {T.MIN_RECALL_RATIO * real.recall:.4f}",
-            fake.recall >= T.MIN_RECALL_RATIO * real.recall,
+            f">= {rules.min_recall(e):.4f}",
+            fake.recall >= rules.min_recall(e),
         ),
         Metric(
             "diversity",
@@ -402,8 +401,8 @@ def image_scorecard(
             "coverage",
             fake.coverage,
             f"Share of real images with a generated image nearby (real: {real.coverage:.4f}).",
-            f">= {T.MIN_RECALL_RATIO * real.coverage:.4f}",
-            fake.coverage >= T.MIN_RECALL_RATIO * real.coverage,
+            f">= {rules.min_coverage(e):.4f}",
+            fake.coverage >= rules.min_coverage(e),
         ),
         Metric(
             "utility",

@@ -26,6 +26,11 @@ class Metric:
         return INFO if self.passed is None else PASS if self.passed else FAIL
 
 
+def png_markdown(png: bytes, alt: str) -> str:
+    """A PNG as a markdown image with an inline data URI (what the Dagster UI renders)."""
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
 def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
@@ -88,7 +93,7 @@ class Scorecard:
                     "",
                     f"**{caption}**",
                     "",
-                    f"![{caption}](data:image/png;base64,{base64.b64encode(png).decode()})",
+                    png_markdown(png, caption),
                 ]
         return "\n".join(lines)
 
