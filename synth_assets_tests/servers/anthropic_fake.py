@@ -21,6 +21,16 @@ Behaviours (tuples):
 * ``("text", "...")``: answer normally but with exactly this text (``/v1/messages`` only).
 * ``("close",)``: drop the connection without any response.
 
+Tool use: ``tools`` and ``tool_choice`` are validated like the real API (each tool needs a
+``name`` and an object ``input_schema``; a forced tool must be one of ``tools``; 400
+``invalid_request_error`` otherwise). When a tool is forced (``tool_choice`` ``tool``, or
+``any``: the first tool), the answer is ``stop_reason: "tool_use"`` with one ``tool_use``
+block whose ``input`` is the responder's (or scripted) text if that is a JSON object, else an
+object built from the schema: the text goes to the first required string property, every
+other required property gets a minimal value of its type (an enum's first value). With
+``ignore_tools=True`` the server answers with plain text even when a tool is forced (a model
+that ignored the instruction). The same holds for Message Batch results.
+
 Every request is recorded (method, path, parsed JSON body, headers, time). The credential is
 never stored: ``Authorization`` and ``x-api-key`` are reduced to the boolean ``had_auth``.
 Nothing is written to stdout or stderr.
@@ -40,7 +50,14 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeAnthropicServer", "FakeAPIError", "RecordedRequest", "default_responder", "word_count"]
+__all__ = [
+    "FakeAnthropicServer",
+    "FakeAPIError",
+    "RecordedRequest",
+    "default_responder",
+    "tool_input",
+    "word_count",
+]
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -59,6 +76,8 @@ ERROR_TYPES = {
 }
 SECRET_HEADERS = {"authorization", "x-api-key"}
 CUSTOM_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 BATCH_PATH_RE = re.compile(r"^/v1/messages/batches/([^/]+)(/results)?$")
 
 
@@ -119,7 +138,53 @@ def _input_tokens(body: dict) -> int:
     total = word_count(_text_of(body.get("system", "")))
     for message in body.get("messages", []):
         total += word_count(_text_of(message.get("content", "")))
+    if body.get("tools"):  # tool definitions are part of the prompt
+        total += word_count(json.dumps(body["tools"]))
     return max(1, total)
+
+
+def _minimal(schema: Any) -> Any:
+    """A small instance of ``schema`` (enum's first value, else by type)."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: _minimal(properties.get(name)) for name in schema.get("required") or ()}
+    if kind == "array":
+        return [_minimal(schema.get("items")) for _ in range(schema.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    if kind == "string":
+        return "x" * schema.get("minLength", 0)
+    return None
+
+
+def tool_input(text: str, input_schema: dict) -> dict:
+    """What a forced tool is called with: ``text`` itself if it is a JSON object, else an
+    object of ``input_schema`` whose first required string property holds ``text``."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    built = _minimal({**input_schema, "type": "object"})
+    properties = input_schema.get("properties") or {}
+    for name in input_schema.get("required") or ():
+        prop = properties.get(name)
+        if isinstance(prop, dict) and prop.get("type") == "string" and not prop.get("enum"):
+            built[name] = text
+            break
+    return built
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -196,6 +261,8 @@ class FakeAnthropicServer:
         resubmission succeeds.
     results_order: ``"reverse"`` (default; results are not in request order, as the real API
         warns) or ``"request"``.
+    ignore_tools: answer with plain text even when ``tool_choice`` forces a tool (tools are
+        still validated).
     """
 
     def __init__(
@@ -212,6 +279,7 @@ class FakeAnthropicServer:
         batch_expired: Iterable[str] | Callable[[str, dict], bool] | None = None,
         batch_failures_once: bool = True,
         results_order: str = "reverse",
+        ignore_tools: bool = False,
         require_auth: bool = True,
         host: str = "127.0.0.1",
     ):
@@ -234,6 +302,7 @@ class FakeAnthropicServer:
         if results_order not in ("reverse", "request"):
             raise ValueError(f"results_order must be 'reverse' or 'request', got {results_order!r}")
         self.results_order = results_order
+        self.ignore_tools = ignore_tools
         self.require_auth = require_auth
         self.host = host
 
@@ -445,11 +514,64 @@ class FakeAnthropicServer:
                 )
         if "temperature" in body and not 0 <= body["temperature"] <= 1:
             return "temperature: must be between 0 and 1"
+        return FakeAnthropicServer._validate_tools(body)
+
+    @staticmethod
+    def _validate_tools(body: dict) -> str | None:
+        tools = body.get("tools")
+        names: list[str] = []
+        if tools is not None:
+            if not isinstance(tools, list):
+                return "tools: Input should be a valid list"
+            for i, tool in enumerate(tools):
+                if not isinstance(tool, dict):
+                    return f"tools.{i}: Input should be a valid dictionary"
+                name = tool.get("name")
+                if not isinstance(name, str) or not TOOL_NAME_RE.match(name):
+                    return f"tools.{i}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+                if name in names:
+                    return f"tools: Tool names must be unique ({name!r} appears twice)"
+                names.append(name)
+                schema = tool.get("input_schema")
+                if schema is None:
+                    return f"tools.{i}.custom.input_schema: Field required"
+                if not isinstance(schema, dict):
+                    return f"tools.{i}.custom.input_schema: Input should be a valid dictionary"
+                if schema.get("type") != "object":
+                    return f"tools.{i}.custom.input_schema.type: Input should be 'object'"
+        choice = body.get("tool_choice")
+        if choice is None:
+            return None
+        if not isinstance(choice, dict) or choice.get("type") not in TOOL_CHOICE_TYPES:
+            return "tool_choice: Input tag does not match any of the expected tags: " + ", ".join(
+                repr(t) for t in TOOL_CHOICE_TYPES
+            )
+        if not tools and choice["type"] != "none":
+            return "tool_choice: may only be specified while providing tools"
+        if choice["type"] == "tool":
+            if not isinstance(choice.get("name"), str):
+                return "tool_choice.tool.name: Field required"
+            if choice["name"] not in names:
+                return f"tool_choice: Tool '{choice['name']}' not found in tools"
+        return None
+
+    @staticmethod
+    def _forced_tool(params: dict) -> dict | None:
+        """The tool the request forces (``tool_choice`` ``tool``, or ``any``: the first one)."""
+        choice = params.get("tool_choice") or {}
+        tools = params.get("tools") or []
+        if choice.get("type") == "tool":
+            return next(t for t in tools if t["name"] == choice["name"])
+        if choice.get("type") == "any" and tools:
+            return tools[0]
         return None
 
     def _make_message(self, params: dict, text: str | None = None) -> dict:
         if text is None:
             text = self.responder(params)
+        tool = None if self.ignore_tools else self._forced_tool(params)
+        if tool is not None:
+            return self._tool_message(params, tool, text)
         stop_reason, stop_sequence = "end_turn", None
         for seq in params.get("stop_sequences") or ():
             if seq and seq in text:
@@ -466,6 +588,27 @@ class FakeAnthropicServer:
             "stop_reason": stop_reason,
             "stop_sequence": stop_sequence,
             "usage": {"input_tokens": _input_tokens(params), "output_tokens": word_count(text)},
+        }
+
+    def _tool_message(self, params: dict, tool: dict, text: str) -> dict:
+        """A forced tool call; stop sequences do not apply, and over ``max_tokens`` (words of
+        the input's JSON) the call is cut off: ``stop_reason`` ``max_tokens``, input ``{}``."""
+        arguments = tool_input(text, tool["input_schema"])
+        output_tokens = word_count(json.dumps(arguments))
+        stop_reason = "tool_use"
+        if output_tokens > params["max_tokens"]:
+            arguments, output_tokens, stop_reason = {}, params["max_tokens"], "max_tokens"
+        return {
+            "id": self._next_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": params["model"],
+            "content": [
+                {"type": "tool_use", "id": self._next_id("toolu"), "name": tool["name"], "input": arguments}
+            ],
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": {"input_tokens": _input_tokens(params), "output_tokens": output_tokens},
         }
 
     # -- batches ---------------------------------------------------------------------------
