@@ -12,9 +12,19 @@ import json
 import math
 import re
 
-JUDGE_TEMPLATE_VERSION = "critic-v1"
-PREFILL = '{"score": '
+JUDGE_TEMPLATE_VERSION = "critic-v2"
 SCORES = ("1", "2", "3", "4", "5")
+# one verdict per call: score first (so its digit is the first scored token), a short reason
+VERDICT_SCHEMA = json.dumps(
+    {
+        "type": "object",
+        "properties": {
+            "score": {"type": "integer", "enum": [1, 2, 3, 4, 5]},
+            "reason": {"type": "string"},  # max_tokens bounds it (a maxLength slows llama.cpp)
+        },
+        "required": ["score", "reason"],
+    }
+)
 
 JUDGE_SYSTEM = (
     "You are a strict reviewer of training data for AI assistants. You grade how good an "

@@ -45,18 +45,44 @@ class SeedTopics:
 
 @dataclass(frozen=True)
 class InstructionSet:
-    """Kept rows, rejected rows with their reasons, and run facts (usage, settings)."""
+    """Kept rows, rejected rows with their reasons, and run facts (usage, settings); for the
+    critic stage also the critics' scores of the calibration set."""
 
     kept: pd.DataFrame
     rejects: pd.DataFrame
     meta: dict = field(default_factory=dict)
+    calibration: pd.DataFrame | None = None
 
     def to_bundle(self):
-        return {"kept": self.kept, "rejects": self.rejects}, {"meta": self.meta}
+        frames = {"kept": self.kept, "rejects": self.rejects}
+        if self.calibration is not None:
+            frames["calibration"] = self.calibration
+        return frames, {"meta": self.meta}
 
     @classmethod
     def from_bundle(cls, frames, meta) -> InstructionSet:
-        return cls(kept=frames["kept"], rejects=frames["rejects"], meta=meta["meta"])
+        return cls(
+            kept=frames["kept"],
+            rejects=frames["rejects"],
+            meta=meta["meta"],
+            calibration=frames.get("calibration"),
+        )
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Human-written text chunks (the responses of back-translated pairs) and where they came
+    from: kind, source, licence, chunking version."""
+
+    chunks: pd.DataFrame
+    facts: dict
+
+    def to_bundle(self):
+        return {"chunks": self.chunks}, {"facts": self.facts}
+
+    @classmethod
+    def from_bundle(cls, frames, meta) -> Corpus:
+        return cls(chunks=frames["chunks"], facts=meta["facts"])
 
 
 def load_seed_topics(

@@ -34,15 +34,17 @@ BLACKLIST = (
 _BLACKLIST_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in BLACKLIST) + r")\b", re.IGNORECASE)
 
 
-def rule_violation(instruction: str) -> str | None:
-    """The first Self-Instruct rule ``instruction`` breaks (a reason string), or None."""
+def rule_violation(instruction: str, blacklist: bool = True) -> str | None:
+    """The first Self-Instruct rule ``instruction`` breaks (a reason string), or None.
+    ``blacklist`` False skips the keyword rule (for back-translation the human response, not
+    the model, decides what the pair is about)."""
     text = instruction.strip()
     n_words = len(words(text))
     if n_words < MIN_WORDS:
         return f"too_short ({n_words} words)"
     if n_words > MAX_WORDS:
         return f"too_long ({n_words} words)"
-    match = _BLACKLIST_RE.search(text)
+    match = _BLACKLIST_RE.search(text) if blacklist else None
     if match:
         return f"blacklisted_keyword ({match.group(1).lower()})"
     if text[0] in string.punctuation:

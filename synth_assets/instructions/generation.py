@@ -1,4 +1,9 @@
-"""Prompts for the three generation techniques and for answers, and cleaning of their output.
+"""Prompts for the generation techniques and for answers, and reading of their output.
+
+``backtranslation`` -- instruction back-translation (Li et al. 2023): the response is
+human-written text from a corpus and the model writes only the instruction that text answers,
+shown the human seed tasks as (answer -> instruction) examples first. This is the default: a
+small model writes a usable question far more often than a usable answer.
 
 ``self_instruct`` -- few-shot prompt from the seed pool and already kept instructions
 (Wang et al. 2023). ``topic_prompt`` -- ask for one question about a topic; the answer is a
@@ -11,12 +16,37 @@ quotes or "ignore previous instructions" in them cannot break a prompt.
 
 from __future__ import annotations
 
+import json
 import re
 
 import jinja2
 
-GENERATION_TEMPLATE_VERSION = "gen-v1"
-TECHNIQUES = ("self_instruct", "magpie", "topic_prompt")
+GENERATION_TEMPLATE_VERSION = "gen-v2"
+TECHNIQUES = ("backtranslation", "self_instruct", "magpie", "topic_prompt")
+# A request opens as a question or an imperative task; small models otherwise often write a
+# statement about the text ("The event is handled in a different way ..."), which no user asks.
+INSTRUCTION_OPENERS = (
+    "How", "What", "Why", "When", "Which", "Who", "Where", "Can", "Is", "Does",
+    "Explain", "Describe", "Write", "Show", "Give", "List", "Summarize", "Compare",
+)  # fmt: skip
+# the rest: one line without quotes or backslashes (no JSON escapes for a small model to fumble)
+INSTRUCTION_PATTERN = "^(" + "|".join(INSTRUCTION_OPENERS) + r') [^"\\\n]+$'
+# one instruction per call: llama.cpp turns this into a grammar, Anthropic into a tool input
+INSTRUCTION_SCHEMA = json.dumps(
+    {
+        "type": "object",
+        # no length bounds: in a llama.cpp grammar they unroll into hundreds of optional
+        # characters and double the sampling time; max_tokens and the validators bound length
+        "properties": {"instruction": {"type": "string", "pattern": INSTRUCTION_PATTERN}},
+        "required": ["instruction"],
+    },
+    sort_keys=True,
+)
+BACKTRANSLATION_SYSTEM = (
+    "You write the request a user sent to an AI assistant, given the assistant's answer. The "
+    "request must be a clear task or question that the answer fully answers, in one sentence, "
+    "without copying the answer. Reply with JSON only."
+)
 ANSWER_SYSTEM = "You are a helpful, accurate assistant. Answer the user's request directly."
 _SENTINEL = "\x00USER_TURN\x00"
 _LABEL = re.compile(
@@ -101,6 +131,71 @@ def user_turn_end(chat_template: str) -> str | None:
 
 def answer_messages(instruction: str) -> list[dict[str, str]]:
     return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": instruction}]
+
+
+# Few-shot examples for corpora whose chunks document a named object (python_docs): the
+# request names the object, as a user would. Written for this project.
+DOCUMENTATION_EXAMPLES = (
+    (
+        "Remove any common leading whitespace from every line in text. This can be used to make "
+        "triple-quoted strings line up with the left edge of the display, while still presenting "
+        "them in the source code in indented form.",
+        "textwrap.dedent",
+        "What does textwrap.dedent do, and when is it useful?",
+    ),
+    (
+        "Return the median (middle value) of numeric data. When the number of data points is odd, "
+        "return the middle data point. When the number of data points is even, the median is "
+        "interpolated by taking the average of the two middle values.",
+        "statistics.median",
+        "How does statistics.median find the middle value when there is an even number of data points?",
+    ),
+)
+
+
+def _answer_turn(text: str, subject: str | None = None) -> str:
+    about = f" (about {subject})" if subject else ""
+    return f"Answer{about}:\n{text}\n\nWrite the request this answers."
+
+
+def backtranslation_messages(
+    text: str, examples: list[tuple[str, str | None, str]], subject: str | None = None
+) -> list[dict[str, str]]:
+    """Few-shot back-translation: each example (human answer, its subject or None, human
+    instruction) is one user / assistant exchange, then the corpus text, with its ``subject``
+    where the corpus names one (the documented Python object: docstrings rarely repeat their
+    own name). Texts go in as values, never as template."""
+    messages = [{"role": "system", "content": BACKTRANSLATION_SYSTEM}]
+    for answer, example_subject, instruction in examples:
+        messages.append({"role": "user", "content": _answer_turn(answer, example_subject)})
+        messages.append({"role": "assistant", "content": json.dumps({"instruction": instruction})})
+    messages.append({"role": "user", "content": _answer_turn(text, subject)})
+    return messages
+
+
+def augmentation_messages(instruction: str, answer: str) -> list[dict[str, str]]:
+    """Answer augmentation: rewrite a human answer to be clearer and more complete."""
+    user = (
+        f"Request:\n{instruction}\n\nCurrent answer:\n{answer}\n\n"
+        "Rewrite the answer so that it answers the request more clearly and completely. Keep "
+        "every correct fact, add nothing you are unsure of. Reply with the new answer only."
+    )
+    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+
+
+def read_instruction(text: str) -> tuple[str, bool]:
+    """(instruction, structured) from a generation reply: the ``instruction`` field of a JSON
+    reply (constrained backends), else the first line of free text (the parse fallback)."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("instruction"), str):
+            return " ".join(data["instruction"].split()), True
+        return "", False
+    return clean_instruction(text), False
 
 
 def clean_instruction(text: str) -> str:

@@ -1,9 +1,12 @@
-"""The instruction lane's stages as plain functions over a client: generate, evolve, judge.
+"""The instruction lane's generation stages as plain functions over a client: generate and
+evolve (the critic stage is :mod:`synth_assets.instructions.judging`).
 
-Each stage returns kept rows, rejected rows (with the reason; nothing is dropped silently) and
-the LLM usage. Every row carries provenance: id, topic, persona, technique, backend, model,
-template version, seed, parent id, round, created_at. All randomness is drawn from ``seed``, so
-a partition re-run builds the same requests, which the response cache then answers for free.
+Each stage returns kept rows, rejected rows (with the reason; nothing is dropped silently), the
+LLM usage and how many replies could not be read. Every row carries provenance: id, topic,
+persona, technique, backend, model, template version, seed, parent id, round, created_at, and
+where the response came from (``response_origin`` human or model, ``source_doc``). All
+randomness is drawn from ``seed``, so a partition re-run builds the same requests, which the
+response cache then answers for free.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from synth_assets.instructions import critic, evol, generation
+from synth_assets.instructions import evol, generation
 from synth_assets.instructions.filters import NearDuplicateFilter, rule_violation
+from synth_assets.instructions.validators import instruction_problem
 from synth_assets.llm.types import LLMConfigError, LLMRequest, Usage
 
 INSTRUCTION_MAX_TOKENS = 96
 ANSWER_MAX_TOKENS = 256
-JUDGE_MAX_TOKENS = 96
-JUDGE_TOP_LOGPROBS = 5
+BACKTRANSLATION_EXAMPLES = 2
 ROW_COLUMNS = [
     "id",
     "topic",
@@ -39,6 +42,9 @@ ROW_COLUMNS = [
     "template_version",
     "seed",
     "created_at",
+    "response_origin",
+    "source_doc",
+    "finish_reason",
 ]
 
 
@@ -47,6 +53,8 @@ class StageOutput:
     kept: pd.DataFrame
     rejects: pd.DataFrame
     usage: Usage = field(default_factory=Usage)
+    parse_failures: int = 0  # replies from which no instruction / verdict could be read
+    calibration: pd.DataFrame | None = None  # the critic stage's scores of the calibration set
 
 
 def _now() -> str:
@@ -78,10 +86,15 @@ def generate_raw(
     seed: int,
     rounds: int = 2,
     log=lambda m: None,
+    chunks: pd.DataFrame | None = None,
 ) -> StageOutput:
-    """``per_topic`` candidate instructions per topic with ``technique``, filtered (Self-Instruct
-    rules, ROUGE-L near-duplicates against seeds and kept ones). ``self_instruct`` runs in
-    ``rounds`` rounds so later prompts can show instructions kept earlier."""
+    """Candidate instructions with ``technique``, filtered (not a task or question, Self-Instruct
+    rules, ROUGE-L near-duplicates against seeds and kept ones).
+
+    ``backtranslation``: one instruction per corpus chunk in ``chunks`` (columns chunk_id, doc,
+    text), the chunk being the pair's human-written response. Otherwise ``per_topic``
+    instructions per topic; ``self_instruct`` runs in ``rounds`` rounds so later prompts can show
+    instructions kept earlier."""
     if technique not in generation.TECHNIQUES:
         raise ValueError(f"technique must be one of {generation.TECHNIQUES}, got {technique!r}")
     backend = client.backend
@@ -95,10 +108,14 @@ def generate_raw(
             raise LLMConfigError(
                 f"magpie needs the model's chat template; set chat_template for {backend.name}"
             )
+    if technique == "backtranslation":
+        if chunks is None or chunks.empty:
+            raise ValueError("backtranslation needs corpus chunks (the seed_corpus asset)")
+        return _backtranslate(client, chunks, seed_tasks, seed, log)
     rng = random.Random(seed)
     seeds = [task["instruction"] for task in seed_tasks]
     dedupe = NearDuplicateFilter(seeds)
-    kept, rejects, usage = [], [], Usage()
+    kept, rejects, usage, unreadable = [], [], Usage(), 0
     plan = [(topic, i) for i in range(per_topic) for topic in topics]
     n_rounds = max(1, min(rounds, per_topic)) if technique == "self_instruct" else 1
     for round_no in range(n_rounds):
@@ -112,7 +129,11 @@ def generate_raw(
         responses, stage_usage = client.generate(requests, stage=f"raw_instructions[{technique}]")
         usage.add(stage_usage)
         for (topic, persona, i), response in zip(meta, responses, strict=True):
-            instruction = generation.clean_instruction(response.text)
+            if technique == "magpie":  # the model writes the user turn itself: free text
+                instruction = generation.clean_instruction(response.text)
+            else:
+                instruction, _ = generation.read_instruction(response.text)
+            unreadable += not instruction
             row = {
                 "id": _row_id(seed, technique, topic, i),
                 "topic": topic,
@@ -127,15 +148,93 @@ def generate_raw(
                 "seed": seed,
                 "template_version": generation.GENERATION_TEMPLATE_VERSION,
                 "created_at": _now(),
+                "response_origin": None,
+                "source_doc": None,
+                "finish_reason": None,
                 **_backend_fields(client),
             }
-            reason = rule_violation(instruction) if instruction else "empty"
+            reason = _instruction_reason(instruction, response.finish_reason, blacklist=True)
             reason = reason or dedupe.check_and_add(instruction)
             (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
         log(
             f"raw_instructions: round {round_no + 1} of {n_rounds}: {len(kept)} kept, {len(rejects)} rejected"
         )
-    return StageOutput(_frame(kept), _frame(rejects, ("reason",)).assign(stage="raw_instructions"), usage)
+    return _raw_output(kept, rejects, usage, unreadable)
+
+
+def _raw_output(kept, rejects, usage, unreadable) -> StageOutput:
+    return StageOutput(
+        _frame(kept), _frame(rejects, ("reason",)).assign(stage="raw_instructions"), usage, unreadable
+    )
+
+
+def _instruction_reason(instruction: str, finish_reason: str | None, blacklist: bool) -> str | None:
+    """Why a generated instruction is rejected before it meets a response, or None."""
+    if not instruction:
+        return "unparseable"
+    if finish_reason == "length":
+        return "cut_off"
+    return instruction_problem(instruction) or rule_violation(instruction, blacklist=blacklist)
+
+
+def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: int, log) -> StageOutput:
+    """Instruction back-translation: the model writes the instruction each chunk answers,
+    shown ``BACKTRANSLATION_EXAMPLES`` human seed pairs (answer -> instruction) first. The
+    examples are drawn once per partition, so every prompt of the day shares its prefix (which
+    llama.cpp then evaluates once). A ``subject`` column (the documented object of a
+    docstring) is shown beside its chunk, after documentation examples that name theirs."""
+    rng = random.Random(seed)
+    pool = [(task["output"], None, task["instruction"]) for task in seed_tasks if task.get("output")]
+    if "subject" in chunks.columns:
+        examples = list(generation.DOCUMENTATION_EXAMPLES)
+    elif pool:
+        examples = rng.sample(pool, k=min(BACKTRANSLATION_EXAMPLES, len(pool)))
+    else:
+        raise ValueError("backtranslation needs seed tasks with outputs (the few-shot examples)")
+    chunk_rows = chunks.to_dict("records")
+    requests = [
+        LLMRequest.chat(
+            generation.backtranslation_messages(chunk["text"], examples, chunk.get("subject")),
+            max_tokens=INSTRUCTION_MAX_TOKENS,
+            temperature=0.7,
+            top_p=0.95,
+            sample_index=seed,
+            json_schema=generation.INSTRUCTION_SCHEMA,
+        )
+        for chunk in chunk_rows
+    ]
+    log(f"raw_instructions: back-translating {len(requests)} corpus chunks")
+    responses, usage = client.generate(requests, stage="raw_instructions[backtranslation]")
+    dedupe = NearDuplicateFilter([task["instruction"] for task in seed_tasks])
+    kept, rejects, unreadable = [], [], 0
+    for chunk, response in zip(chunk_rows, responses, strict=True):
+        instruction, _ = generation.read_instruction(response.text)
+        unreadable += not instruction
+        row = {
+            "id": _row_id(seed, "backtranslation", chunk["chunk_id"]),
+            "topic": str(chunk["doc"]).split(":")[0],
+            "persona": None,
+            "technique": "backtranslation",
+            "instruction": instruction,
+            "input": "",
+            "response": chunk["text"],
+            "operator": None,
+            "round": 0,
+            "parent_id": None,
+            "seed": seed,
+            "template_version": generation.GENERATION_TEMPLATE_VERSION,
+            "created_at": _now(),
+            "response_origin": "human",
+            "source_doc": chunk["doc"],
+            "finish_reason": None,
+            **_backend_fields(client),
+        }
+        # the corpus decides the subject: files, maps or plots are fine to ask about here
+        reason = _instruction_reason(instruction, response.finish_reason, blacklist=False)
+        reason = reason or dedupe.check_and_add(instruction)
+        (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
+    log(f"raw_instructions: {len(kept)} of {len(chunk_rows)} back-translated instructions kept")
+    return _raw_output(kept, rejects, usage, unreadable)
 
 
 def _generation_request(technique, topic, persona, seeds, kept, backend, rng, seed, index) -> LLMRequest:
@@ -146,9 +245,17 @@ def _generation_request(technique, topic, persona, seeds, kept, backend, rng, se
         examples = rng.sample(seeds, k=min(2, len(seeds)))
         if kept:
             examples.append(rng.choice(kept)["instruction"])
-        return LLMRequest.chat(generation.self_instruct_messages(topic, examples, persona), **params)
+        return LLMRequest.chat(
+            generation.self_instruct_messages(topic, examples, persona),
+            json_schema=generation.INSTRUCTION_SCHEMA,
+            **params,
+        )
     if technique == "topic_prompt":
-        return LLMRequest.chat(generation.topic_prompt_messages(topic, persona), **params)
+        return LLMRequest.chat(
+            generation.topic_prompt_messages(topic, persona),
+            json_schema=generation.INSTRUCTION_SCHEMA,
+            **params,
+        )
     prefix = generation.pre_query_prefix(backend.chat_template, generation.magpie_system_prompt(topic))
     stop = generation.user_turn_end(backend.chat_template)
     return LLMRequest.completion(prefix, stop=(stop,) if stop else (), **params)
@@ -158,15 +265,28 @@ def _generation_request(technique, topic, persona, seeds, kept, backend, rng, se
 
 
 def evolve(
-    client, raw: pd.DataFrame, rounds: int, operators: list[str], seed: int, log=lambda m: None
+    client,
+    raw: pd.DataFrame,
+    rounds: int,
+    operators: list[str],
+    seed: int,
+    log=lambda m: None,
+    answer_augmentation: bool = False,
 ) -> StageOutput:
-    """Evolve ``raw`` for ``rounds`` rounds, eliminate failed evolutions, answer every survivor
-    (the round-0 originals included). Lineage: parent_id, operator, round."""
+    """Evolve ``raw`` for ``rounds`` rounds (0: none), eliminate failed evolutions, answer every
+    survivor that has no response yet (back-translated pairs keep their human one). Lineage:
+    parent_id, operator, round.
+
+    ``answer_augmentation``: every human response also gets a model rewrite, as a row with
+    operator ``answer_augmentation`` and the original as parent; the critic keeps it only where
+    it prefers it to the original (:func:`synth_assets.instructions.judging.resolve_augmented`)."""
     unknown = set(operators) - set(evol.OPERATORS)
     if unknown or not operators:
         raise ValueError(f"operators must be a non-empty subset of {evol.OPERATORS}, got {operators}")
+    if rounds < 0:
+        raise ValueError(f"rounds must be >= 0, got {rounds}")
     rng = random.Random(seed)
-    usage = Usage()
+    usage, unreadable = Usage(), 0
     rejects: list[dict] = []
     current = raw.to_dict("records")
     survivors = list(current)
@@ -180,6 +300,7 @@ def evolve(
                 max_tokens=INSTRUCTION_MAX_TOKENS,
                 temperature=0.7,
                 sample_index=round_no,
+                json_schema=generation.INSTRUCTION_SCHEMA,
             )
             for row, op in zip(current, picks, strict=True)
         ]
@@ -187,7 +308,8 @@ def evolve(
         usage.add(stage_usage)
         evolved = []
         for parent, op, response in zip(current, picks, responses, strict=True):
-            text = response.text.strip()
+            text, _ = generation.read_instruction(response.text)
+            unreadable += not text
             row = {
                 **parent,
                 "id": _row_id(parent["id"], round_no, op),
@@ -196,11 +318,17 @@ def evolve(
                 "round": round_no,
                 "parent_id": parent["id"],
                 "response": None,
+                "response_origin": None,
+                "finish_reason": None,
                 "template_version": evol.EVOL_TEMPLATE_VERSION,
                 "created_at": _now(),
                 **_backend_fields(client),
             }
-            reason = evol.instruction_elimination(text, parent["instruction"], op) or rule_violation(text)
+            reason = (
+                ("unparseable" if not text else None)
+                or evol.instruction_elimination(text, parent["instruction"], op)
+                or rule_violation(text, blacklist=parent["technique"] != "backtranslation")
+            )
             if reason:
                 rejects.append({**row, "reason": reason})
             else:
@@ -211,115 +339,50 @@ def evolve(
         )
         survivors.extend(evolved)
         current = evolved
-    answers, stage_usage = client.generate(
-        [
+    unanswered = [row for row in survivors if not isinstance(row.get("response"), str)]
+    answer_requests = [
+        LLMRequest.chat(
+            generation.answer_messages(row["instruction"]), max_tokens=ANSWER_MAX_TOKENS, temperature=0.7
+        )
+        for row in unanswered
+    ]
+    augmented = []
+    if answer_augmentation:
+        for row in survivors:
+            if row.get("response_origin") == "human":
+                augmented.append(
+                    {
+                        **row,
+                        "id": _row_id(row["id"], "answer_augmentation"),
+                        "operator": "answer_augmentation",
+                        "parent_id": row["id"],
+                        "template_version": generation.GENERATION_TEMPLATE_VERSION,
+                        "created_at": _now(),
+                        **_backend_fields(client),
+                    }
+                )
+        answer_requests += [
             LLMRequest.chat(
-                generation.answer_messages(row["instruction"]), max_tokens=ANSWER_MAX_TOKENS, temperature=0.7
+                generation.augmentation_messages(row["instruction"], row["response"]),
+                max_tokens=ANSWER_MAX_TOKENS,
+                temperature=0.7,
             )
-            for row in survivors
-        ],
-        stage="evolved_instructions[responses]",
-    )
-    usage.add(stage_usage)
+            for row in augmented
+        ]
+    answers: list = []
+    if answer_requests:
+        answers, stage_usage = client.generate(answer_requests, stage="evolved_instructions[responses]")
+        usage.add(stage_usage)
+    for row, answer in zip(unanswered + augmented, answers, strict=True):
+        row.update(response=answer.text.strip(), response_origin="model", finish_reason=answer.finish_reason)
     kept = []
-    for row, answer in zip(survivors, answers, strict=True):
-        row = {**row, "response": answer.text.strip()}
+    for row in survivors + augmented:
         reason = evol.response_elimination(row["response"])
         (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
-    log(f"evolved_instructions: {len(kept)} pairs kept, {len(rejects)} eliminated")
-    return StageOutput(_frame(kept), _frame(rejects, ("reason",)).assign(stage="evolved_instructions"), usage)
-
-
-# -- stage 3: critic -------------------------------------------------------------------------------
-
-
-def judge(
-    client, pairs: pd.DataFrame, threshold: float, use_logprobs: bool, log=lambda m: None
-) -> StageOutput:
-    """Score every pair 1-5 with the critic; keep those scoring >= ``threshold``. Unparseable
-    verdicts are asked once more (a new sample), then rejected as ``unparseable``. With
-    ``use_logprobs`` (backends that return them) the kept / rejected decision uses the
-    probability-weighted score over the digits 1-5 where the verdict's digit was generated.
-    Backends with raw completion and a known chat template get the judge prompt rendered with
-    the answer already begun as ``{"score": ``, which small models otherwise rarely produce."""
-    if use_logprobs and not client.backend.supports_logprobs:
-        raise LLMConfigError(
-            f"the {client.backend.name} backend returns no token logprobs; set use_logprobs false"
-        )
-    rows = pairs.to_dict("records")
-    usage = Usage()
-    verdicts: dict[int, tuple[int, str, float | None]] = {}
-    pending = list(range(len(rows)))
-    template = getattr(client.backend, "chat_template", None)
-    prefill = client.backend.supports_raw_completion and bool(template)
-    for attempt in range(2):
-        if not pending:
-            break
-        params = dict(
-            max_tokens=JUDGE_MAX_TOKENS,
-            temperature=0.0 if attempt == 0 else 0.7,
-            sample_index=attempt,
-            top_logprobs=JUDGE_TOP_LOGPROBS if use_logprobs else 0,
-        )
-        requests = []
-        for i in pending:
-            messages = critic.judge_messages(rows[i]["instruction"], rows[i]["response"])
-            if prefill:
-                # Raw completion: the assistant turn starts with '{"score": ', so the very
-                # next token is the digit (and its logprobs are the verdict's).
-                prompt = generation.render_chat(template, messages) + critic.PREFILL
-                stop = generation.user_turn_end(template)
-                requests.append(LLMRequest.completion(prompt, stop=(stop,) if stop else (), **params))
-            else:
-                requests.append(LLMRequest.chat(messages, **params))
-        responses, stage_usage = client.generate(
-            requests, stage=f"critic_filtered_instructions[attempt {attempt + 1}]"
-        )
-        usage.add(stage_usage)
-        retry = []
-        for i, response in zip(pending, responses, strict=True):
-            text = critic.PREFILL + response.text if prefill else response.text
-            parsed = critic.parse_judgement(text)
-            if parsed is None:
-                retry.append(i)
-                continue
-            expected = None
-            if use_logprobs and response.tokens and response.top_logprobs:
-                position = critic.first_score_position(response.tokens)
-                if position is not None:
-                    expected = critic.expected_score(response.top_logprobs[position])
-            verdicts[i] = (parsed[0], parsed[1], expected)
-        pending = retry
-    kept, rejects = [], []
-    for i, row in enumerate(rows):
-        if i not in verdicts:
-            rejects.append(
-                {
-                    **row,
-                    "judge_score": None,
-                    "judge_score_expected": None,
-                    "judge_reason": None,
-                    "reason": "unparseable",
-                }
-            )
-            continue
-        score, reason, expected = verdicts[i]
-        decisive = expected if (use_logprobs and expected is not None) else score
-        row = {
-            **row,
-            "judge_score": score,
-            "judge_score_expected": expected,
-            "judge_reason": reason,
-            "judge_template_version": critic.JUDGE_TEMPLATE_VERSION,
-        }
-        if decisive >= threshold:
-            kept.append(row)
-        else:
-            rejects.append({**row, "reason": f"judge_score_below_threshold ({decisive:.2f} < {threshold})"})
-    log(f"critic_filtered_instructions: {len(kept)} of {len(rows)} pairs kept (threshold {threshold})")
-    judged = ("judge_score", "judge_score_expected", "judge_reason", "judge_template_version")
+    log(
+        f"evolved_instructions: {len(kept)} pairs kept ({len(augmented)} augmented answers), "
+        f"{len(rejects)} eliminated"
+    )
     return StageOutput(
-        _frame(kept, judged),
-        _frame(rejects, (*judged, "reason")).assign(stage="critic_filtered_instructions"),
-        usage,
+        _frame(kept), _frame(rejects, ("reason",)).assign(stage="evolved_instructions"), usage, unreadable
     )

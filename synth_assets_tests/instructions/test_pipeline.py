@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from synth_assets.instructions import pipeline
+from synth_assets.instructions import critic, judging, pipeline
 from synth_assets.instructions.datasets import load_seed_topics
 from synth_assets.llm.cache import ResponseCache
 from synth_assets.llm.client import LLMClient
@@ -74,8 +74,8 @@ def test_generate_raw_keeps_filters_and_records_provenance():
 def test_rejects_keep_their_reasons():
     answers = iter(
         [
-            "Draw a picture of a cat.",
-            "ok",
+            "Describe a picture of a cat in detail.",
+            "I'm here to assist you, and I'm a language learning app.",
             "Suggest three cheap dinners that use rice as the main ingredient.",
             "Explain how to store cooked rice safely in the fridge.",
         ]
@@ -90,7 +90,7 @@ def test_rejects_keep_their_reasons():
         seed=1,
     )
     reasons = sorted(r.split(" ")[0] for r in out.rejects["reason"])
-    assert reasons == ["blacklisted_keyword", "near_duplicate", "too_short"]
+    assert reasons == ["blacklisted_keyword", "near_duplicate", "not_a_task"]
     assert out.kept["instruction"].tolist() == ["Explain how to store cooked rice safely in the fridge."]
 
 
@@ -169,7 +169,11 @@ def test_judge_parses_retries_once_then_rejects_unparseable(tmp_path):
 
     pairs = pd.DataFrame(
         [
-            {"id": str(i), "instruction": f"Instruction number {i} about cooking.", "response": "An answer."}
+            {
+                "id": str(i),
+                "instruction": f"Explain instruction number {i} about cooking.",
+                "response": "Cook the rice in twice its volume of water for twenty minutes, then rest it.",
+            }
             for i in range(4)
         ]
     )
@@ -184,27 +188,61 @@ def test_judge_parses_retries_once_then_rejects_unparseable(tmp_path):
     }
 
     def respond(request):
-        number = last_user_text(request).split("Instruction number ")[1].split(" ")[0]
+        number = last_user_text(request).split("instruction number ")[1].split(" ")[0]
         return replies[(number, request.sample_index)]
 
-    out = pipeline.judge(_client(respond, tmp_path), pairs, threshold=4, use_logprobs=False)
+    out = judging.judge(_client(respond, tmp_path), pairs, "llm_judge", threshold=4)
     assert sorted(out.kept["id"]) == ["0", "2"]
     reasons = dict(zip(out.rejects["id"], out.rejects["reason"], strict=True))
     assert reasons["3"] == "unparseable" and reasons["1"].startswith("judge_score_below_threshold")
     assert out.usage.requests_total == 6  # 4 first attempts + 2 retries
+    assert out.parse_failures == 3  # "hmm", "no idea", "still no idea"
 
 
-def test_judge_prefills_the_verdict_on_raw_completion_backends():
+def test_judge_requests_one_constrained_verdict():
+    import json
+
     import pandas as pd
 
-    backend = ScriptedBackend(lambda r: '4, "reason": "fine"}')
-    backend.chat_template = (
-        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    backend = ScriptedBackend(lambda r: '{"score": 4, "reason": "fine"}')
+    pairs = pd.DataFrame(
+        [{"id": "x", "instruction": "Name a prime number between 5 and 10.", "response": "Seven is prime."}]
     )
-    pairs = pd.DataFrame([{"id": "x", "instruction": "Name a prime number.", "response": "7"}])
-    out = pipeline.judge(LLMClient(backend), pairs.reindex(columns=pipeline.ROW_COLUMNS), 4, False)
+    out = judging.judge(LLMClient(backend), pairs.reindex(columns=pipeline.ROW_COLUMNS), "llm_judge")
     request = backend.calls[0]
-    assert request.kind == "completion" and request.stop == ("<|im_end|>",)
-    assert request.prompt.endswith('<|im_start|>assistant\n{"score": ')
+    assert request.kind == "chat" and request.json_schema == critic.VERDICT_SCHEMA
+    assert json.loads(request.json_schema)["properties"]["score"]["enum"] == [1, 2, 3, 4, 5]
     assert out.kept["judge_score"].tolist() == [4] and out.kept["judge_reason"].tolist() == ["fine"]
+
+
+def test_validators_run_before_the_critic_and_keep_their_reason():
+    import pandas as pd
+
+    backend = ScriptedBackend(lambda r: '{"score": 5, "reason": "fine"}')
+    pairs = pd.DataFrame(
+        [
+            {
+                "id": "ok",
+                "instruction": "What is the boiling point of water at sea level?",
+                "response": "Water boils at 100 degrees Celsius (212 Fahrenheit) at sea level.",
+            },
+            {
+                "id": "refusal",
+                "instruction": "How do I bake bread at home?",
+                "response": "I'm sorry, but I can't help with that request.",
+            },
+            {
+                "id": "cut",
+                "instruction": "Describe how yeast makes bread rise.",
+                "response": "Yeast eats sugars and releases carbon dioxide, which",
+                "finish_reason": "length",
+            },
+        ]
+    ).reindex(columns=pipeline.ROW_COLUMNS)
+    out = judging.judge(LLMClient(backend), pairs, "llm_judge")
+    assert out.kept["id"].tolist() == ["ok"]
+    reasons = dict(zip(out.rejects["id"], out.rejects["reason"], strict=True))
+    assert reasons["refusal"].startswith("validator:refusal") and reasons["cut"].startswith(
+        "validator:cut_off"
+    )
+    assert len(backend.calls) == 1  # only the valid pair reached the judge
