@@ -1,6 +1,9 @@
 """In-process fakes shared by tests. Servers that speak real protocols live in servers/."""
 
+import functools
 import hashlib
+import json
+import re
 from collections.abc import Callable
 
 from synth_assets.llm.types import LLMRequest, LLMResponse
@@ -47,14 +50,36 @@ TASKS = [
 ]
 
 
+@functools.cache
+def _corrupted_calibration_pairs() -> frozenset[tuple[str, str]]:
+    from synth_assets.instructions.calibration import calibration_set
+
+    bad = calibration_set().query("label == 0")
+    return frozenset(zip(bad["instruction"], bad["response"], strict=True))
+
+
+def _judged_pair(text: str) -> tuple[str, str]:
+    instruction = text.split("<<<INSTRUCTION\n", 1)[1].split("\nINSTRUCTION>>>", 1)[0]
+    response = text.split("<<<RESPONSE\n", 1)[1].split("\nRESPONSE>>>", 1)[0]
+    return instruction, response
+
+
 def instruction_responder(body: dict) -> str:
-    """Answers for the fake Messages API: plausible tasks, evolutions, responses and verdicts
-    (3 in 4 pairs score 5), deterministic per prompt."""
+    """Answers for the fake Messages API, deterministic per prompt: plausible tasks,
+    back-translated instructions, evolutions and responses; verdicts of a capable judge (the
+    calibration set's corrupted pairs score 1, 3 in 4 other pairs score 5, the rest 2)."""
     text = body["messages"][-1]["content"]
     digest = int(hashlib.sha256(text.encode()).hexdigest(), 16)
     if "Rate the RESPONSE" in text:
+        if _judged_pair(text) in _corrupted_calibration_pairs():
+            return '{"score": 1, "reason": "does not answer the instruction"}'
         score = 5 if digest % 4 else 2
         return f'{{"score": {score}, "reason": "checked"}}'
+    if "Write the request this answers." in text:
+        answer = re.split(r"Answer[^\n]*:\n", text, maxsplit=1)[1].rsplit("\n\nWrite the request", 1)[0]
+        words = [w.strip(".,:;()`'\"") for w in answer.split()]
+        topic = " ".join(w for w in words[:12] if w)
+        return json.dumps({"instruction": f"Explain in plain words what this means: {topic}."})
     if "Prompt#:" in text:
         parent = text.split("Prompt#:\n", 1)[1].split("\n\n", 1)[0]
         return (

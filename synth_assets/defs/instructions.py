@@ -1,4 +1,4 @@
-"""Instruction lane: seed_topics -> raw_instructions -> evolved_instructions ->
+"""Instruction lane: seed_corpus + seed_topics -> raw_instructions -> evolved_instructions ->
 critic_filtered_instructions, daily partitioned (the partition key seeds all randomness)."""
 
 import datetime as dt
@@ -21,8 +21,10 @@ from pydantic import Field
 from synth_assets import thresholds as T
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
-from synth_assets.instructions import evol, pipeline
-from synth_assets.instructions.datasets import InstructionSet, SeedTopics, load_seed_topics
+from synth_assets.instructions import evol, judging, pipeline
+from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_auc, calibration_set
+from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
+from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics, load_seed_topics
 from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
 from synth_assets.instructions.generation import TECHNIQUES
 
@@ -42,8 +44,9 @@ def partition_seed(partition_key: str) -> int:
     return int(dt.date.fromisoformat(partition_key).strftime("%Y%m%d"))
 
 
-def _usage_metadata(client, usage) -> dict:
+def _usage_metadata(client, usage, parse_failures: int = 0) -> dict:
     return {
+        "parse_failures": parse_failures,
         "llm_requests_total": usage.requests_total,
         "llm_calls_new": usage.calls_new,
         "llm_cache_hits": usage.cache_hits,
@@ -96,9 +99,57 @@ def seed_topics(context: AssetExecutionContext, config: SeedTopicsConfig) -> See
     return seeds
 
 
+class SeedCorpusConfig(Config):
+    kind: str = Field(
+        default="python_docs",
+        description="python_docs (the standard library's docstrings, offline) | folder | jsonl | parquet.",
+    )
+    path: str | None = Field(default=None, description="Folder of .md/.txt, a .jsonl or a .parquet file.")
+    field: str = Field(default="text", description="JSONL field or Parquet column with the text.")
+    min_chars: int = Field(default=200, description="Shortest chunk kept.")
+    max_chars: int = Field(default=1000, description="Longer paragraphs are split at sentences.")
+    max_chunks: int = Field(default=20_000, description="Pool cap (a seeded reservoir sample beyond).")
+    license: str | None = Field(default=None, description="Licence note for your corpus' dataset card.")
+
+
+@asset(group_name=GROUP, kinds={"pandas"})
+def seed_corpus(context: AssetExecutionContext, config: SeedCorpusConfig) -> Corpus:
+    """Human-written text chunks, deduplicated and length-bounded: the responses of
+    back-translated pairs (each day samples its own from this pool)."""
+    spec = CorpusSpec(
+        kind=config.kind,
+        path=config.path,
+        field=config.field,
+        min_chars=config.min_chars,
+        max_chars=config.max_chars,
+        max_chunks=config.max_chunks,
+        license=config.license,
+    )
+    with settings_errors_are_final():
+        chunks = load_corpus(spec, log=context.log.info)
+    facts = {
+        "kind": spec.kind,
+        "source": spec.path or spec.kind,
+        "license": spec.license or "",  # python_docs: the PSF licence, filled in by CorpusSpec
+        "version": CORPUS_VERSION,
+    }
+    context.add_output_metadata(
+        {
+            **facts,
+            "n_chunks": len(chunks),
+            "n_docs": int(chunks["doc"].nunique()),
+            "median_chars": MetadataValue.float(float(chunks["n_chars"].median())),
+            "dagster/row_count": len(chunks),
+            "preview": _preview(chunks, ["doc", "text"]),
+        }
+    )
+    return Corpus(chunks, facts)
+
+
 class RawInstructionsConfig(Config):
-    technique: str = Field(default="self_instruct", description=f"One of {TECHNIQUES}.")
-    per_topic: int = Field(default=2, description="Candidate instructions per topic.")
+    technique: str = Field(default="backtranslation", description=f"One of {TECHNIQUES}.")
+    n_chunks: int = Field(default=40, description="backtranslation: corpus chunks sampled per partition.")
+    per_topic: int = Field(default=2, description="Other techniques: candidate instructions per topic.")
     max_topics: int | None = Field(default=None, description="Use only the first N topics.")
     rounds: int = Field(default=2, description="self_instruct rounds (later rounds see kept ones).")
 
@@ -107,12 +158,24 @@ class RawInstructionsConfig(Config):
     group_name=GROUP, partitions_def=daily_partitions, pool=LLM_POOL, retry_policy=llm_retry, kinds={"llm"}
 )
 def raw_instructions(
-    context: AssetExecutionContext, config: RawInstructionsConfig, llm: LLMResource, seed_topics: SeedTopics
+    context: AssetExecutionContext,
+    config: RawInstructionsConfig,
+    llm: LLMResource,
+    seed_topics: SeedTopics,
+    seed_corpus: Corpus,
 ) -> InstructionSet:
-    """Generated instructions (Self-Instruct, Magpie or topic prompts), filtered by the
-    Self-Instruct rules and ROUGE-L near-duplicate test; rejects kept with their reason."""
+    """Candidate instructions: back-translated from the day's corpus chunks (the default), or
+    Self-Instruct, Magpie or topic prompts; filtered (not a task or question, Self-Instruct
+    rules, ROUGE-L near-duplicates); rejects kept with their reason."""
     seed = partition_seed(context.partition_key)
     topics = seed_topics.topics[: config.max_topics] if config.max_topics else seed_topics.topics
+    chunks = None
+    if config.technique == "backtranslation":
+        chunks = sample_chunks(seed_corpus.chunks, config.n_chunks, seed).assign(
+            corpus=seed_corpus.facts["source"], corpus_license=seed_corpus.facts["license"]
+        )
+        if seed_corpus.facts["kind"] == "python_docs":  # a docstring's subject is its object's name
+            chunks = chunks.assign(subject=chunks["doc"])
     storage = context.instance.storage_directory()
     with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
         out = pipeline.generate_raw(
@@ -125,12 +188,13 @@ def raw_instructions(
             seed,
             rounds=config.rounds,
             log=context.log.info,
+            chunks=chunks,
         )
     for frame in (out.kept, out.rejects):
         frame["topics_version"] = seed_topics.version
     context.add_output_metadata(
         {
-            **_usage_metadata(client, out.usage),
+            **_usage_metadata(client, out.usage, out.parse_failures),
             "technique": config.technique,
             "seed": seed,
             "n_kept": len(out.kept),
@@ -144,8 +208,16 @@ def raw_instructions(
 
 
 class EvolConfig(Config):
-    rounds: int = Field(default=1, description="Evolution rounds.")
+    rounds: int = Field(
+        default=0,
+        description="Evolution rounds. 0 on the embedded 135M model, whose evolutions and answers "
+        "turn good back-translated pairs into junk; 1-2 with a capable model.",
+    )
     operators: list[str] = Field(default=list(evol.OPERATORS), description=f"Subset of {evol.OPERATORS}.")
+    answer_augmentation: bool = Field(
+        default=False,
+        description="Rewrite each human answer; the critic keeps the rewrite only if it prefers it.",
+    )
 
 
 @asset(
@@ -155,17 +227,25 @@ def evolved_instructions(
     context: AssetExecutionContext, config: EvolConfig, llm: LLMResource, raw_instructions: InstructionSet
 ) -> InstructionSet:
     """Evol-Instruct: in-depth and in-breadth evolutions with elimination; every survivor
-    (originals included, round 0) answered. Lineage: parent_id, operator, round."""
+    without a response (originals included, round 0) answered; optional answer augmentation of
+    human answers. Lineage: parent_id, operator, round."""
     seed = partition_seed(context.partition_key)
     storage = context.instance.storage_directory()
     with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
         out = pipeline.evolve(
-            client, raw_instructions.kept, config.rounds, config.operators, seed, log=context.log.info
+            client,
+            raw_instructions.kept,
+            config.rounds,
+            config.operators,
+            seed,
+            log=context.log.info,
+            answer_augmentation=config.answer_augmentation,
         )
     context.add_output_metadata(
         {
-            **_usage_metadata(client, out.usage),
+            **_usage_metadata(client, out.usage, out.parse_failures),
             "rounds": config.rounds,
+            "answer_augmentation": config.answer_augmentation,
             "n_kept": len(out.kept),
             "n_eliminated": len(out.rejects),
             "elimination_reasons": _reasons(out.rejects),
@@ -180,10 +260,35 @@ def evolved_instructions(
 
 
 class CriticConfig(Config):
-    threshold: float = Field(default=4.0, description="Keep pairs the judge scores at least this (1-5).")
-    use_logprobs: bool = Field(
-        default=False, description="Decide on the probability-weighted score (local, openai_compatible)."
+    critic: str | None = Field(
+        default=None,
+        description=f"One of {judging.CRITICS}; default ifd on the local backend, llm_judge on remote ones.",
     )
+    keep_fraction: float = Field(
+        default=1.0,
+        description="ifd: keep at most this best share of the pairs (highest IFD below max_ifd first, "
+        "as Cherry LLM / Superfiltering select); 1 keeps every pair whose instruction helps.",
+    )
+    max_ifd: float = Field(default=1.0, description="ifd: keep only pairs below this IFD.")
+    threshold: float = Field(default=4.0, description="llm_judge: keep pairs scored at least this (1-5).")
+    use_logprobs: bool = Field(
+        default=False, description="llm_judge: decide on the probability-weighted score (local, openai)."
+    )
+    language: str | None = Field(
+        default=None, description="ISO 639-1 code the pairs must be written in (validator); none: any."
+    )
+    calibrate: bool = Field(default=True, description="Score the calibration set with the critic(s).")
+
+
+def _ifd_summary(frame) -> dict:
+    values = frame["ifd"].dropna() if "ifd" in frame else []
+    if len(values) == 0:
+        return {}
+    quantiles = values.quantile([0.1, 0.5, 0.9])
+    return {k: round(float(v), 4) for k, v in zip(("p10", "median", "p90"), quantiles, strict=True)} | {
+        "below_1": int((values < 1).sum()),
+        "n": len(values),
+    }
 
 
 @asset(
@@ -195,27 +300,128 @@ def critic_filtered_instructions(
     llm: LLMResource,
     evolved_instructions: InstructionSet,
 ) -> InstructionSet:
-    """Pairs the LLM judge scores >= threshold (1-5); rejects recorded with score and reason."""
+    """Pairs that pass the rule validators and the critic (IFD, LLM judge or both); rejects kept
+    with their reason and scores. The critic also scores the shipped calibration set (good
+    pairs and corruptions of them): its AUC is what the blocking check critic_validity gates."""
     pairs = evolved_instructions.kept
     storage = context.instance.storage_directory()
     with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
-        out = pipeline.judge(client, pairs, config.threshold, config.use_logprobs, log=context.log.info)
-    scores = out.kept["judge_score"].tolist() + out.rejects["judge_score"].dropna().tolist()
-    histogram = {str(s): scores.count(s) for s in range(1, 6)}
+        kind = config.critic or judging.default_critic(client.backend.name)
+        out = judging.judge(
+            client,
+            pairs,
+            kind,
+            threshold=config.threshold,
+            keep_fraction=config.keep_fraction,
+            max_ifd=config.max_ifd,
+            use_logprobs=config.use_logprobs,
+            language=config.language,
+            calibration=calibration_set() if config.calibrate else None,
+            log=context.log.info,
+        )
+    judged = [out.kept, out.rejects]
+    scores = [s for f in judged if "judge_score" in f for s in f["judge_score"].dropna().tolist()]
+    calibration = {}
+    if out.calibration is not None:
+        for name, group in out.calibration.groupby("critic", sort=False):
+            auc = calibration_auc(group)
+            calibration[name] = {"overall": round(auc["overall"], 4)} | {
+                k: round(v, 4) for k, v in auc["by_corruption"].items()
+            }
+    meta = {
+        "critic": kind,
+        "keep_fraction": config.keep_fraction,
+        "max_ifd": config.max_ifd,
+        "threshold": config.threshold,
+        "n_judged": len(pairs),
+        "calibration_version": CALIBRATION_VERSION,
+    }
     context.add_output_metadata(
         {
-            **_usage_metadata(client, out.usage),
-            "threshold": config.threshold,
+            **_usage_metadata(client, out.usage, out.parse_failures),
+            **{k: v for k, v in meta.items() if k != "n_judged"},
+            **{
+                f"critic_calibration_auc_{name}": MetadataValue.float(v["overall"])
+                for name, v in calibration.items()
+            },
+            "critic_calibration_auc": MetadataValue.json(calibration),
             "n_judged": len(pairs),
             "n_kept": len(out.kept),
             "n_rejected": len(out.rejects),
             "reject_reasons": _reasons(out.rejects),
-            "judge_score_histogram": MetadataValue.json(histogram),
+            "ifd_kept": MetadataValue.json(_ifd_summary(out.kept)),
+            "ifd_rejected": MetadataValue.json(_ifd_summary(out.rejects)),
+            "judge_score_histogram": MetadataValue.json({str(s): scores.count(s) for s in range(1, 6)}),
             "dagster/row_count": len(out.kept),
-            "preview": _preview(out.kept, ["judge_score", "instruction", "response"]),
+            "preview": _preview(out.kept, ["critic_score", "instruction", "response"]),
         }
     )
-    return InstructionSet(out.kept, out.rejects, {"threshold": config.threshold, "n_judged": len(pairs)})
+    return InstructionSet(out.kept, out.rejects, meta, calibration=out.calibration)
+
+
+class CriticValidityConfig(Config):
+    min_auc: float = Field(
+        default=T.CRITIC_MIN_CALIBRATION_AUC,
+        description="Least calibration ROC AUC (good pairs vs corrupted copies) of every critic in use.",
+    )
+
+
+def _switch_advice(name: str, backend: str) -> str:
+    if name == "llm_judge" and backend == "local":
+        return (
+            "a small local model cannot judge 1-5: use critic 'ifd' on the local backend, or a larger "
+            "model (backend anthropic or openai_compatible) for llm_judge"
+        )
+    if name == "llm_judge":
+        return "use a larger judge model, or critic 'ifd' on a backend with token log-probabilities"
+    return "use a larger scoring model (llm.model), or critic 'llm_judge' with a capable remote model"
+
+
+@asset_check(
+    asset=critic_filtered_instructions,
+    name="critic_validity",
+    blocking=True,
+    partitions_def=daily_partitions,
+)
+def critic_validity(
+    config: CriticValidityConfig, critic_filtered_instructions: InstructionSet
+) -> AssetCheckResult:
+    """Every critic in use must tell the calibration set's good pairs from corrupted copies
+    (swapped, truncated, echoed, refused, off-topic, wrong number) with ROC AUC >= ``min_auc``."""
+    scored = critic_filtered_instructions.calibration
+    if scored is None or scored.empty:
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"error": "the critic was not calibrated (calibrate: false)", "min_auc": config.min_auc},
+            description="not calibrated: the critic's judgement is unproven (set calibrate: true)",
+        )
+    kept = critic_filtered_instructions.kept
+    judged = [kept, critic_filtered_instructions.rejects]
+    backend = next(
+        (f["backend"].dropna().iloc[0] for f in judged if "backend" in f and f["backend"].notna().any()), ""
+    )
+    metadata, failures = {"min_auc": config.min_auc}, []
+    for name, group in scored.groupby("critic", sort=False):
+        auc = calibration_auc(group)
+        metadata[f"auc_{name}"] = MetadataValue.float(round(auc["overall"], 4))
+        metadata[f"auc_{name}_by_corruption"] = MetadataValue.json(
+            {k: round(v, 4) for k, v in auc["by_corruption"].items()}
+        )
+        if not auc["overall"] >= config.min_auc:
+            failures.append(
+                f"{name} AUC {auc['overall']:.3f} < {config.min_auc}: {_switch_advice(name, backend)}"
+            )
+    metadata["n_calibration_pairs"] = int(scored["id"].nunique())
+    summary = ", ".join(
+        f"{k[4:]} {v.value:.3f}" for k, v in metadata.items() if k.startswith("auc_") and "by" not in k
+    )
+    return AssetCheckResult(
+        passed=not failures,
+        severity=AssetCheckSeverity.ERROR,
+        metadata=metadata,
+        description="; ".join(failures) if failures else f"calibration AUC {summary} >= {config.min_auc}",
+    )
 
 
 class PassRateConfig(Config):
@@ -294,5 +500,11 @@ def diversity(config: DiversityConfig, critic_filtered_instructions: Instruction
     )
 
 
-instruction_assets = [seed_topics, raw_instructions, evolved_instructions, critic_filtered_instructions]
-instruction_checks = [critic_pass_rate, diversity]
+instruction_assets = [
+    seed_corpus,
+    seed_topics,
+    raw_instructions,
+    evolved_instructions,
+    critic_filtered_instructions,
+]
+instruction_checks = [critic_validity, critic_pass_rate, diversity]

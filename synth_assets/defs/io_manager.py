@@ -16,7 +16,7 @@ from upath import UPath
 from synth_assets.images.model import ImageModel
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
-from synth_assets.instructions.datasets import InstructionSet, SeedTopics
+from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics
 from synth_assets.mix.datasets import AnchoredMix
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle, save_bundle
@@ -30,6 +30,7 @@ BUNDLE_TYPES = {
         TableSplit,
         SyntheticTable,
         SeedTopics,
+        Corpus,
         InstructionSet,
         ImageSplit,
         ImageModel,

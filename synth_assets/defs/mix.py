@@ -126,6 +126,14 @@ def instruction_mix(
         "real_source": f"seed_tasks of {seed_topics.source} (version {seed_topics.version})",
         "generator": f"{', '.join(backends)}: {', '.join(models)}",
         "partition": context.partition_key,
+        # back-translated pairs: the responses are human text from the corpus, with its licence
+        "response_sources": sorted(
+            {
+                f"{c} ({lic})" if lic else str(c)
+                for c, lic in zip(kept.get("corpus", []), kept.get("corpus_license", []), strict=False)
+                if isinstance(c, str)
+            }
+        ),
         "passed_checks": gate,
     }
     mix = AnchoredMix("instructions", data, facts, provenance=provenance)

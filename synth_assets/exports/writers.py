@@ -32,6 +32,8 @@ LICENCE_NOTES = {
     "(CC BY 4.0; cite Wolberg, Street and Mangasarian, UCI Machine Learning Repository).",
     "wine": "Real rows: the UCI Wine data as shipped with scikit-learn (CC BY 4.0).",
     "diabetes": "Real rows: the diabetes data of Efron et al. (2004) as shipped with scikit-learn.",
+    "python_docs": "Responses of back-translated pairs: docstrings of the Python standard library, "
+    "Python Software Foundation License (PSF-2.0); keep this notice with the data.",
     "seed_tasks": "Real pairs: the human-written seed tasks shipped with synth_assets "
     "(same licence as the project).",
 }

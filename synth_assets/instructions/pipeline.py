@@ -44,6 +44,8 @@ ROW_COLUMNS = [
     "created_at",
     "response_origin",
     "source_doc",
+    "corpus",
+    "corpus_license",
     "finish_reason",
 ]
 
@@ -92,7 +94,8 @@ def generate_raw(
     rules, ROUGE-L near-duplicates against seeds and kept ones).
 
     ``backtranslation``: one instruction per corpus chunk in ``chunks`` (columns chunk_id, doc,
-    text), the chunk being the pair's human-written response. Otherwise ``per_topic``
+    text; optional subject, corpus, corpus_license), the chunk being the pair's human-written
+    response. Otherwise ``per_topic``
     instructions per topic; ``self_instruct`` runs in ``rounds`` rounds so later prompts can show
     instructions kept earlier."""
     if technique not in generation.TECHNIQUES:
@@ -150,6 +153,8 @@ def generate_raw(
                 "created_at": _now(),
                 "response_origin": None,
                 "source_doc": None,
+                "corpus": None,
+                "corpus_license": None,
                 "finish_reason": None,
                 **_backend_fields(client),
             }
@@ -226,6 +231,8 @@ def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: i
             "created_at": _now(),
             "response_origin": "human",
             "source_doc": chunk["doc"],
+            "corpus": chunk.get("corpus"),
+            "corpus_license": chunk.get("corpus_license"),
             "finish_reason": None,
             **_backend_fields(client),
         }

@@ -57,14 +57,19 @@ class OpenAICompatibleBackend:
 
     def _score(self, request: LLMRequest) -> LLMResponse:
         """Continuation log-probabilities through ``/v1/completions`` with ``echo`` and
-        ``logprobs``: the server returns the prompt's own token log-probabilities, and the
-        continuation's tokens are those starting at or after the prompt's end (text_offset)."""
+        ``logprobs``: the server returns the prompt's own token log-probabilities. The
+        continuation's tokens are the last prompt tokens whose text covers it (servers differ in
+        how they show special tokens and offsets, so the text itself is matched)."""
         import openai
 
-        text = request.prompt + request.continuation
         try:
             out = self._client.completions.create(
-                model=self.model, prompt=text, max_tokens=1, temperature=0.0, echo=True, logprobs=1
+                model=self.model,
+                prompt=request.prompt + request.continuation,
+                max_tokens=1,
+                temperature=0.0,
+                echo=True,
+                logprobs=1,
             )
         except openai.BadRequestError as exc:
             raise LLMConfigError(
@@ -75,25 +80,24 @@ class OpenAICompatibleBackend:
         except openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         logprobs = out.choices[0].logprobs
-        offsets = list(getattr(logprobs, "text_offset", None) or []) if logprobs else []
-        values = list(getattr(logprobs, "token_logprobs", None) or []) if logprobs else []
         tokens = list(getattr(logprobs, "tokens", None) or []) if logprobs else []
-        start, end = len(request.prompt), len(text)
-        picked = [
-            (token, value)
-            for token, value, offset in zip(tokens, values, offsets, strict=False)
-            if start <= offset < end
-        ]
-        if not picked or any(value is None for _, value in picked):
+        values = list(getattr(logprobs, "token_logprobs", None) or []) if logprobs else []
+        generated = getattr(out.usage, "completion_tokens", None)
+        generated = 1 if generated is None else generated  # 0 when the model stopped at once
+        prompt = list(zip(tokens, values, strict=False))[: max(0, len(tokens) - generated)]
+        covered, picked = "", []
+        while prompt and len(covered) < len(request.continuation):
+            token, value = prompt.pop()
+            covered, picked = token + covered, [(token, value), *picked]
+        if not picked or not covered.endswith(request.continuation) or any(v is None for _, v in picked):
             raise LLMConfigError(
-                f"the server at {self._client.base_url} returned no log-probabilities for the "
-                "prompt tokens with echo=true; the ifd critic needs them: use a server that does "
-                "(vLLM, llama-cpp-python's server) or critic 'llm_judge'"
+                f"the server at {self._client.base_url} returned no usable log-probabilities for "
+                "the prompt tokens with echo=true; the ifd critic needs them: use a server that "
+                "does (vLLM, llama-cpp-python's server) or critic 'llm_judge'"
             )
-        usage = out.usage
         return LLMResponse(
             text="",
-            input_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            input_tokens=getattr(out.usage, "prompt_tokens", 0) or 0,
             output_tokens=0,
             finish_reason="score",
             tokens=[token for token, _ in picked],

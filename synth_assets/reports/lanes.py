@@ -12,6 +12,7 @@ from synth_assets import thresholds as T
 from synth_assets.images.evaluation import ImageThresholds, evaluate_images
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages, image_grid
+from synth_assets.instructions.calibration import calibration_auc
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.instructions.diversity import (
     compression_ratio,
@@ -222,6 +223,9 @@ def instruction_scorecard(
             strict=True,
         )
     ]
+    tables = {"Rejections by stage and reason": reasons}
+    figures = {}
+    m += _critic_evidence(critic, tables, figures)
     rate = counts["kept"] / counts["judged"] if counts["judged"] else 0.0
     m.append(
         Metric(
@@ -313,16 +317,17 @@ def instruction_scorecard(
                 )
             )
     topics = set(critic.kept["topic"]) if "topic" in critic.kept else set()
-    coverage = len(topics & set(seeds.topics)) / len(seeds.topics)
-    m.append(
-        Metric(
-            "coverage",
-            "topic_coverage",
-            coverage,
-            f"Share of the {len(seeds.topics)} seed topics with at least one kept pair.",
+    asked = {t for frame in (raw.kept, raw.rejects) for t in frame.get("topic", pd.Series()).dropna()}
+    if asked:
+        m.append(
+            Metric(
+                "coverage",
+                "topic_coverage",
+                len(topics & asked) / len(asked),
+                f"Share of the {len(asked)} topics (source documents for back-translation) "
+                "with at least one kept pair.",
+            )
         )
-    )
-    figures = {}
     if len(scores):
         figures["Judge score distribution"] = plots.histogram(
             scores,
@@ -332,14 +337,53 @@ def instruction_scorecard(
         )
     backends = ", ".join(sorted(set(judged["backend"].dropna()))) if "backend" in judged else ""
     notes = [f"Partition {partition}; backend {backends or 'unknown'}."]
-    return Scorecard(
-        "instructions",
-        f"Instruction lane ({partition})",
-        m,
-        figures,
-        {"Rejections by stage and reason": reasons},
-        notes,
-    )
+    return Scorecard("instructions", f"Instruction lane ({partition})", m, figures, tables, notes)
+
+
+def _examples(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    columns = [c for c in ("instruction", "response", "ifd", "critic_score", "reason") if c in frame]
+    shown = frame[columns].head(n).copy()
+    for column in ("instruction", "response"):
+        if column in shown:
+            shown[column] = shown[column].astype(str).str.slice(0, 160).str.replace("\n", " ")
+    return shown
+
+
+def _critic_evidence(critic: InstructionSet, tables: dict, figures: dict) -> list[Metric]:
+    """Calibration AUC per critic and corruption, IFD of kept vs rejected pairs, and examples."""
+    metrics = []
+    if critic.calibration is not None and not critic.calibration.empty:
+        rows = []
+        for name, group in critic.calibration.groupby("critic", sort=False):
+            auc = calibration_auc(group)
+            rows.append({"critic": name, "overall": auc["overall"], **auc["by_corruption"]})
+            metrics.append(
+                Metric(
+                    "critic",
+                    f"calibration_auc_{name}",
+                    auc["overall"],
+                    f"ROC AUC of the {name} critic separating {auc['n_good']} good calibration pairs from "
+                    f"{auc['n_corrupted']} corrupted copies (0.5: cannot judge).",
+                    f">= {T.CRITIC_MIN_CALIBRATION_AUC}",
+                    auc["overall"] >= T.CRITIC_MIN_CALIBRATION_AUC,
+                )
+            )
+        tables["Critic calibration AUC by corruption type"] = pd.DataFrame(rows).round(4)
+    kept_ifd = critic.kept["ifd"].dropna().tolist() if "ifd" in critic.kept else []
+    rejected_ifd = critic.rejects["ifd"].dropna().tolist() if "ifd" in critic.rejects else []
+    if kept_ifd or rejected_ifd:
+        top = max([1.5, *kept_ifd, *rejected_ifd])
+        figures["IFD of kept and rejected pairs"] = plots.histograms(
+            {"kept": kept_ifd, "rejected": rejected_ifd},
+            bins=np.linspace(0, min(top, 3.0), 31),
+            title="instruction-following difficulty (< 1: the instruction helps)",
+            xlabel="IFD",
+        )
+    order = "critic_score" if "critic_score" in critic.kept else None
+    kept = critic.kept.sort_values(order, ascending=False) if order else critic.kept
+    tables["Kept pairs (best 5)"] = _examples(kept)
+    tables["Rejected pairs (5 examples)"] = _examples(critic.rejects.sample(frac=1.0, random_state=0))
+    return metrics
 
 
 def image_scorecard(

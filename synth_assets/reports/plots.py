@@ -101,6 +101,18 @@ def histogram(values, bins, title: str, xlabel: str) -> bytes:
     return _png(plt, fig)
 
 
+def histograms(series: dict[str, list[float]], bins, title: str, xlabel: str) -> bytes:
+    """Overlaid histograms of a few labelled series on the same bins."""
+    plt, fig, ax = _figure(5, 3)
+    for label, values in series.items():
+        ax.hist(values, bins=bins, alpha=0.6, label=f"{label} ({len(values)})", edgecolor="white")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
+    return _png(plt, fig)
+
+
 def collapse_plot(curve: pd.DataFrame) -> bytes:
     """Fidelity and tail coverage per generation, synthetic-only vs anchored."""
     import matplotlib

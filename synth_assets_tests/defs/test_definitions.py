@@ -30,11 +30,15 @@ def test_graph_shape_and_blocking_checks():
 
 def test_instruction_lineage():
     graph = defs.resolve_asset_graph()
-    chain = ["seed_topics", "raw_instructions", "evolved_instructions", "critic_filtered_instructions"]
+    chain = ["raw_instructions", "evolved_instructions", "critic_filtered_instructions"]
+    assert graph.get(AssetKey("raw_instructions")).parent_keys == {
+        AssetKey("seed_topics"),
+        AssetKey("seed_corpus"),
+    }
     for parent, child in zip(chain, chain[1:], strict=False):
         assert graph.get(AssetKey(child)).parent_keys == {AssetKey(parent)}
     checks = {key.name for key in graph.asset_check_keys if key.asset_key == AssetKey(chain[-1])}
-    assert checks == {"critic_pass_rate", "diversity"}
+    assert checks == {"critic_validity", "critic_pass_rate", "diversity"}
 
 
 def test_image_lineage_and_only_fid_blocks():

@@ -1,6 +1,8 @@
 """The instruction lane in-process: Anthropic backend (against the loopback fake API) and
-the embedded local model, one daily partition each."""
+the embedded local model, one daily partition each; back-translation from a folder corpus; a
+judge that cannot judge is stopped by critic_validity."""
 
+import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
@@ -22,7 +24,7 @@ def _materialize(tmp_path, llm, instance, run_config=None):
         instance=instance,
         raise_on_error=False,
         resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
-        run_config=run_config or {"ops": {"raw_instructions": {"config": {"per_topic": 2}}}},
+        run_config=run_config or {"ops": {"raw_instructions": {"config": {"n_chunks": 16}}}},
     )
 
 
@@ -47,6 +49,7 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
         raw, critic = _metadata(result, "raw_instructions"), _metadata(result, "critic_filtered_instructions")
         assert raw["llm_requests_total"] == 16 and raw["backend"] == "anthropic"
         assert critic["llm_calls_new"] > 0 and critic["estimated_cost_usd"] > 0
+        assert critic["critic"] == "llm_judge" and critic["critic_calibration_auc_llm_judge"] > 0.9
         assert (
             sum(
                 _metadata(result, a)["llm_calls_new"]
@@ -55,7 +58,9 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
             == sent
         )
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks == {"critic_pass_rate": True, "diversity": True}
+        assert checks == {"critic_validity": True, "critic_pass_rate": True, "diversity": True}
+        # structured output: every generation and verdict went out as a forced tool
+        assert all(body.get("tool_choice", {}).get("type") == "tool" for body in _llm_bodies(server))
 
         again = _materialize(tmp_path, llm, instance)
         assert again.success and len(server.message_requests()) == sent  # zero new calls
@@ -65,6 +70,8 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
     frames, _ = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
     kept = frames["kept"]
     assert {"parent_id", "operator", "round", "judge_score", "seed", "backend", "model"} <= set(kept.columns)
+    assert (kept["technique"] == "backtranslation").all() and (kept["response_origin"] == "human").all()
+    assert "calibration" in frames and set(frames["calibration"]["critic"]) == {"llm_judge"}
     assert (kept["seed"] == partition_seed(PARTITION)).all() and (kept["judge_score"] >= 4).all()
     rejects, _ = load_bundle(tmp_path / "out" / "raw_instructions" / PARTITION)
     assert "reason" in rejects["rejects"].columns
@@ -73,6 +80,83 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
     assert not any(SECRET.encode() in blob for blob in blobs)
     logs = " ".join(str(r.user_message) + str(r.dagster_event) for r in instance.all_logs(result.run_id))
     assert SECRET not in logs
+
+
+def _llm_bodies(server):
+    """Recorded generation and judge requests (answers are free text and carry no schema)."""
+    return [
+        body
+        for body in server.message_requests()
+        if "Rate the RESPONSE" in str(body["messages"]) or "Write the request" in str(body["messages"])
+    ]
+
+
+def test_backtranslation_from_a_folder_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    texts = {
+        "sourdough.md": "# Sourdough\n\nA sourdough starter is a mixture of flour and water that wild yeast "
+        "and lactic acid bacteria have colonised. Feed it equal weights of flour and water once a day "
+        "at room temperature, or once a week if it lives in the fridge, and it will keep for years.",
+        "tides.txt": "Tides are caused mainly by the gravitational pull of the Moon on the oceans. The "
+        "water bulges on the side facing the Moon and on the opposite side, so most coasts see two "
+        "high tides and two low tides every lunar day of about twenty-four hours and fifty minutes.",
+        "notes/compost.md": "Compost needs a balance of green material, such as grass clippings and "
+        "vegetable scraps, and brown material, such as dry leaves and cardboard. Turn the pile every "
+        "week or two so that air reaches the middle, and keep it as damp as a wrung-out sponge.",
+    }
+    for name, text in texts.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text)
+    with FakeAnthropicServer(responder=fake_llm) as server:
+        llm = LLMResource(
+            backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite")
+        )
+        result = _materialize(
+            tmp_path,
+            llm,
+            DagsterInstance.ephemeral(),
+            {
+                "ops": {
+                    "seed_corpus": {"config": {"kind": "folder", "path": str(corpus), "license": "CC0"}},
+                    "raw_instructions": {"config": {"n_chunks": 10}},
+                }
+            },
+        )
+    assert _metadata(result, "seed_corpus")["n_chunks"] == 3
+    assert _metadata(result, "raw_instructions")["llm_requests_total"] == 3
+    frames, _ = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
+    pairs = pd.concat([frames["kept"], frames["rejects"]])
+    # every pair's response is one of the documents' text, verbatim, and names its file
+    assert len(pairs) == 3
+    for row in pairs.itertuples():
+        name = row.source_doc.split(":")[0].removeprefix(str(corpus) + "/")
+        assert name in texts and row.response in texts[name].replace("# Sourdough\n\n", "")
+        assert row.technique == "backtranslation" and row.corpus_license == "CC0"
+        assert row.instruction.startswith("Explain")
+
+
+def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):
+    """A judge that gives every pair the same score has calibration AUC 0.5: the blocking check
+    fails, names the AUC and says what to switch to, and the gate keeps the data out."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+
+    def constant_judge(body):
+        if "Rate the RESPONSE" in body["messages"][-1]["content"]:
+            return '{"score": 4, "reason": "looks fine"}'
+        return fake_llm(body)
+
+    with FakeAnthropicServer(responder=constant_judge) as server:
+        llm = LLMResource(
+            backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite")
+        )
+        result = _materialize(tmp_path, llm, DagsterInstance.ephemeral())
+    evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == "critic_validity")
+    assert not evaluation.passed
+    assert evaluation.metadata["auc_llm_judge"].value == pytest.approx(0.5)
+    assert "llm_judge AUC 0.500 < 0.8" in evaluation.description
+    assert "larger judge model" in evaluation.description
 
 
 def test_magpie_refused_on_anthropic(tmp_path, monkeypatch):
@@ -95,28 +179,30 @@ def test_magpie_refused_on_anthropic(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_local_model_end_to_end_one_partition(tmp_path):
+    """The embedded 135M model with the defaults' technique and critic, on a few chunks: every
+    call grammar-constrained or scored, the IFD critic calibrated and valid."""
     llm = LLMResource(backend="local", cache_path=str(tmp_path / "cache.sqlite"))
     result = _materialize(
         tmp_path,
         llm,
         DagsterInstance.ephemeral(),
-        {
-            "ops": {
-                "raw_instructions": {"config": {"per_topic": 1, "max_topics": 3}},
-                "critic_filtered_instructions": {"config": {"use_logprobs": True}},
-            }
-        },
+        {"ops": {"raw_instructions": {"config": {"n_chunks": 6}}}},
     )
+    assert result.success
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert materialized == {
+        "seed_corpus",
         "seed_topics",
         "raw_instructions",
         "evolved_instructions",
         "critic_filtered_instructions",
     }
     raw = _metadata(result, "raw_instructions")
-    assert raw["backend"] == "local" and raw["model"].startswith("SmolLM2") and raw["llm_calls_new"] == 3
-    assert raw["estimated_cost_usd"] == 0.0
+    assert raw["backend"] == "local" and raw["model"].startswith("SmolLM2") and raw["llm_calls_new"] == 6
+    assert raw["estimated_cost_usd"] == 0.0 and raw["technique"] == "backtranslation"
+    critic = _metadata(result, "critic_filtered_instructions")
+    assert critic["critic"] == "ifd" and critic["critic_calibration_auc_ifd"] >= 0.8
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["critic_validity"] is True
     frames, _ = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
-    judged = frames["kept"]["judge_score"].tolist() + frames["rejects"]["judge_score"].dropna().tolist()
-    assert all(1 <= s <= 5 for s in judged)
+    assert (frames["kept"]["ifd"] < 1).all() and frames["kept"]["ifd"].notna().all()

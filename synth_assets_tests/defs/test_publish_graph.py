@@ -39,7 +39,7 @@ SMALL = {
     "synthetic_images": {"config": {"per_class": 20, "steps": 10}},
     # a 60-step model cannot pass the default FID gate; this test is about what follows a pass
     "image_fidelity_checks": {"config": {"n": 150, "fid_abs_threshold": 1e6}},
-    "raw_instructions": {"config": {"per_topic": 2}},
+    "raw_instructions": {"config": {"n_chunks": 16}},
     "collapse_curve": {"config": {"generations": 2}},
     "scorecard__images": {"config": {"n": 150}},
 }

@@ -50,6 +50,7 @@ LANE_ASSETS = {
     "tabular": ["real_table", "tabular_synth"],
     "images": ["real_images", "image_model", "synthetic_images"],
     "instructions": [
+        "seed_corpus",
         "seed_topics",
         "raw_instructions",
         "evolved_instructions",
@@ -132,8 +133,7 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                 screenshot(driver, SCREENSHOTS, "tabular_synth_checks")
 
             # a two-day backfill of the instruction lane, run by the daemon
-            assets = [{"path": [name]} for name in ("seed_topics", "raw_instructions", "evolved_instructions",
-                                                    "critic_filtered_instructions")]  # fmt: skip
+            assets = [{"path": [name]} for name in LANE_ASSETS["instructions"]]
             backfill = dev.graphql(
                 BACKFILL, {"params": {"partitionNames": BACKFILL_DAYS, "assetSelection": assets}}
             )["launchPartitionBackfill"]

@@ -18,6 +18,7 @@ from synth_assets.exports.writers import (
 from synth_assets.images.evaluation import evaluate_images
 from synth_assets.images.sources import load_digits_images, split_images
 from synth_assets.images.synthetic import SyntheticImages
+from synth_assets.instructions.calibration import calibration_auc, calibration_set
 from synth_assets.instructions.datasets import InstructionSet, load_seed_topics
 from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l, self_bleu
 from synth_assets.metrics.fidelity import fidelity_report
@@ -80,7 +81,12 @@ def instruction_sets():
     seeds = load_seed_topics()
     raw = InstructionSet(_pairs(12), pd.DataFrame({"reason": ["too_short (3 words)", "near_duplicate (x)"]}))
     evolved = InstructionSet(_pairs(10), pd.DataFrame({"reason": ["no_new_information"]}))
-    critic = InstructionSet(_pairs(8), _pairs(2, kept=False))
+    ifd = {"ifd": [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97], "critic_score": None}
+    kept = _pairs(8).assign(ifd=ifd["ifd"], critic_score=ifd["ifd"])
+    calibration = calibration_set().assign(critic="ifd")
+    calibration["score"] = calibration["label"] * 1.0  # a perfect critic, except on echoes
+    calibration.loc[calibration["corruption"] == "echo", "score"] = 2.0
+    critic = InstructionSet(kept, _pairs(2, kept=False).assign(ifd=[1.1, 1.3]), calibration=calibration)
     return seeds, raw, evolved, critic
 
 
@@ -144,9 +150,18 @@ def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     assert card.value("mean_nn_rouge_l") == mean_nearest_rouge_l(kept) and card.value(
         "self_bleu"
     ) == self_bleu(kept)
-    assert card.value("topic_coverage") == 2 / len(seeds.topics)
+    # both topics the day asked about have a kept pair
+    assert card.value("topic_coverage") == 1.0
     reasons = card.tables["Rejections by stage and reason"]
     assert dict(zip(reasons["reason"], reasons["count"], strict=True))["judge_score_below_threshold"] == 2
+    # the critic's evidence: calibration AUC per corruption type, IFD histogram, examples
+    by_type = card.tables["Critic calibration AUC by corruption type"].iloc[0]
+    assert by_type["critic"] == "ifd" and by_type["swapped"] == 1.0 and by_type["echo"] == 0.0
+    assert card.value("calibration_auc_ifd") == pytest.approx(calibration_auc(critic.calibration)["overall"])
+    assert card.plots["IFD of kept and rejected pairs"].startswith(b"\x89PNG")
+    best = card.tables["Kept pairs (best 5)"]
+    assert len(best) == 5 and best["ifd"].tolist() == [0.97, 0.95, 0.9, 0.85, 0.8]
+    assert len(card.tables["Rejected pairs (5 examples)"]) == 2
 
 
 def test_scorecard_round_trips_through_a_bundle(tabular_card, tmp_path):
@@ -187,7 +202,7 @@ def test_html_report_is_self_contained_and_parses(tabular_card, digits_like_synt
     assert all(
         a.get("src", "").startswith("data:image/png;base64,") for a in parser.images
     )  # nothing external
-    assert len(parser.images) == len(tabular_card.plots) + 2 + 1
+    assert len(parser.images) == sum(len(card.plots) for card in cards) == len(tabular_card.plots) + 2 + 2
     for needle in (
         "tstr_ratio",
         "dcr_share",
