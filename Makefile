@@ -67,6 +67,7 @@ bench: setup
 	$(BIN)/python bench/dcr.py
 	$(BIN)/python bench/llm_throughput.py
 	$(BIN)/python bench/images.py
+	$(BIN)/python bench/critic.py
 
 lint: setup
 	$(BIN)/ruff check synth_assets synth_assets_tests bench

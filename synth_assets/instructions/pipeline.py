@@ -75,6 +75,19 @@ def _backend_fields(client) -> dict:
     return {"backend": client.backend.name, "model": client.backend.model}
 
 
+def _new_row(client, **fields) -> dict:
+    """A round-0 row of raw_instructions: every provenance column, ``fields`` over the defaults."""
+    return {
+        **dict.fromkeys(ROW_COLUMNS),
+        "input": "",
+        "round": 0,
+        "template_version": generation.GENERATION_TEMPLATE_VERSION,
+        "created_at": _now(),
+        **_backend_fields(client),
+        **fields,
+    }
+
+
 # -- stage 1: raw instructions ---------------------------------------------------------------------
 
 
@@ -137,27 +150,15 @@ def generate_raw(
             else:
                 instruction, _ = generation.read_instruction(response.text)
             unreadable += not instruction
-            row = {
-                "id": _row_id(seed, technique, topic, i),
-                "topic": topic,
-                "persona": persona,
-                "technique": technique,
-                "instruction": instruction,
-                "input": "",
-                "response": None,
-                "operator": None,
-                "round": 0,
-                "parent_id": None,
-                "seed": seed,
-                "template_version": generation.GENERATION_TEMPLATE_VERSION,
-                "created_at": _now(),
-                "response_origin": None,
-                "source_doc": None,
-                "corpus": None,
-                "corpus_license": None,
-                "finish_reason": None,
-                **_backend_fields(client),
-            }
+            row = _new_row(
+                client,
+                id=_row_id(seed, technique, topic, i),
+                topic=topic,
+                persona=persona,
+                technique=technique,
+                instruction=instruction,
+                seed=seed,
+            )
             reason = _instruction_reason(instruction, response.finish_reason, blacklist=True)
             reason = reason or dedupe.check_and_add(instruction)
             (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
@@ -215,27 +216,19 @@ def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: i
     for chunk, response in zip(chunk_rows, responses, strict=True):
         instruction, _ = generation.read_instruction(response.text)
         unreadable += not instruction
-        row = {
-            "id": _row_id(seed, "backtranslation", chunk["chunk_id"]),
-            "topic": str(chunk["doc"]).split(":")[0],
-            "persona": None,
-            "technique": "backtranslation",
-            "instruction": instruction,
-            "input": "",
-            "response": chunk["text"],
-            "operator": None,
-            "round": 0,
-            "parent_id": None,
-            "seed": seed,
-            "template_version": generation.GENERATION_TEMPLATE_VERSION,
-            "created_at": _now(),
-            "response_origin": "human",
-            "source_doc": chunk["doc"],
-            "corpus": chunk.get("corpus"),
-            "corpus_license": chunk.get("corpus_license"),
-            "finish_reason": None,
-            **_backend_fields(client),
-        }
+        row = _new_row(
+            client,
+            id=_row_id(seed, "backtranslation", chunk["chunk_id"]),
+            topic=str(chunk["doc"]).split(":")[0],
+            technique="backtranslation",
+            instruction=instruction,
+            response=chunk["text"],
+            seed=seed,
+            response_origin="human",
+            source_doc=chunk["doc"],
+            corpus=chunk.get("corpus"),
+            corpus_license=chunk.get("corpus_license"),
+        )
         # the corpus decides the subject: files, maps or plots are fine to ask about here
         reason = _instruction_reason(instruction, response.finish_reason, blacklist=False)
         reason = reason or dedupe.check_and_add(instruction)

@@ -206,3 +206,23 @@ def test_local_model_end_to_end_one_partition(tmp_path):
     assert checks["critic_validity"] is True
     frames, _ = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
     assert (frames["kept"]["ifd"] < 1).all() and frames["kept"]["ifd"].notna().all()
+
+
+def test_critic_validity_tells_a_local_judge_to_switch_to_ifd():
+    """The check alone, on stored calibration scores: a local judge that scores every pair 1
+    fails with advice naming the ifd critic; an IFD critic that separates the set passes."""
+    from synth_assets.defs.instructions import CriticValidityConfig, critic_validity
+    from synth_assets.instructions.calibration import calibration_set
+    from synth_assets.instructions.datasets import InstructionSet
+
+    kept = pd.DataFrame({"instruction": ["x"], "backend": ["local"]})
+    judged = calibration_set().assign(critic="llm_judge", score=1.0)
+    result = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=judged))
+    assert not result.passed and result.metadata["auc_llm_judge"].value == 0.5
+    assert "a small local model cannot judge 1-5: use critic 'ifd'" in result.description
+    good = calibration_set()
+    scored = good.assign(critic="ifd", score=good["label"] + 0.1 * (good["corruption"] == "echo"))
+    result = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=scored))
+    assert result.passed and result.description == "calibration AUC ifd 1.000 >= 0.8"
+    uncalibrated = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0]))
+    assert not uncalibrated.passed and "not calibrated" in uncalibrated.description

@@ -17,24 +17,9 @@ from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer, FakeA
 
 pytestmark = pytest.mark.timeout(30)
 
-FAKE_KEY = "sk-test-not-a-real-key-7f3a9c"
 MODEL = "claude-fake-model"
 PRICE = Price(input_per_mtok=1.0, output_per_mtok=5.0)
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=1.0)
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
-    for name in ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return FAKE_KEY
-
-
-@pytest.fixture
-def server():
-    with FakeAnthropicServer() as fake:
-        yield fake
 
 
 @pytest.fixture

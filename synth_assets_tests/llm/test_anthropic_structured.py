@@ -17,9 +17,10 @@ from synth_assets.llm.client import LLMClient, RetryPolicy
 from synth_assets.llm.types import LLMError, LLMRequest
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer, default_responder
 
+from .conftest import FAKE_KEY
+
 pytestmark = pytest.mark.timeout(30)
 
-FAKE_KEY = "sk-test-structured-not-a-real-key-41d2"
 MODEL = "claude-fake-model"
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.1)
 VERDICT = {
@@ -36,20 +37,6 @@ INSTRUCTION = {
     "required": ["instruction"],
 }
 FORCED = {"type": "tool", "name": STRUCTURED_TOOL}
-
-
-@pytest.fixture(autouse=True)
-def api_key(monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", FAKE_KEY)
-    for name in ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    return FAKE_KEY
-
-
-@pytest.fixture
-def server():
-    with FakeAnthropicServer() as fake:
-        yield fake
 
 
 @pytest.fixture
