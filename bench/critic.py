@@ -5,7 +5,12 @@ Prints the AUC of each critic overall and per corruption type, the time each too
 ``ifd_auc=<x> judge_auc=<y> pairs_per_s=<z>`` where pairs_per_s is the IFD critic's rate (two
 scoring passes per pair). Goal: ifd_auc >= 0.85.
 
-    python bench/critic.py [--limit N] [--judge-logprobs]
+    python bench/critic.py [--limit N] [--judge-logprobs] [--judge-max-tokens N]
+
+The judge's reply is constrained to {"score": N, "reason": "..."} with the score first, so its
+greedy score is fixed before the reason is written: ``--judge-max-tokens`` (default 16 here,
+64 in the lane) only cuts the reason short, and the score is read from the cut JSON. On this
+CPU the grammar-constrained reason costs about 0.2 s a token.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ def main() -> None:
     parser.add_argument(
         "--judge-logprobs", action="store_true", help="judge on the probability-weighted score"
     )
+    parser.add_argument("--judge-max-tokens", type=int, default=16, help="token budget of a verdict")
     args = parser.parse_args()
     pairs = calibration_set()
     if args.limit:
@@ -39,7 +45,7 @@ def main() -> None:
     for name in ("ifd", "llm_judge"):
         start = time.perf_counter()
         scored, _, unreadable = score_calibration(
-            client, pairs, (name,), args.judge_logprobs, lambda message: None
+            client, pairs, (name,), args.judge_logprobs, lambda message: None, args.judge_max_tokens
         )
         seconds = time.perf_counter() - start
         auc = calibration_auc(scored)

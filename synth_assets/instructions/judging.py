@@ -26,7 +26,8 @@ from synth_assets.instructions.validators import pair_problem
 from synth_assets.llm.types import LLMConfigError, LLMRequest, Usage
 
 CRITICS = ("ifd", "llm_judge", "both")
-JUDGE_MAX_TOKENS = 96
+# the verdict's score is its first field, so the budget only bounds the one-sentence reason
+JUDGE_MAX_TOKENS = 64
 JUDGE_TOP_LOGPROBS = 5
 JUDGED_COLUMNS = (
     "ifd",
@@ -50,7 +51,9 @@ def active_critics(kind: str) -> tuple[str, ...]:
     return ("ifd", "llm_judge") if kind == "both" else (kind,)
 
 
-def judge_verdicts(client, instructions, responses, use_logprobs: bool, stage: str):
+def judge_verdicts(
+    client, instructions, responses, use_logprobs: bool, stage: str, max_tokens: int = JUDGE_MAX_TOKENS
+):
     """1-5 verdicts: a list of (score, reason, expected score) or None where no verdict could
     be read after a second sample; the usage; and how many replies were unreadable.
 
@@ -69,7 +72,7 @@ def judge_verdicts(client, instructions, responses, use_logprobs: bool, stage: s
         requests = [
             LLMRequest.chat(
                 critic.judge_messages(instructions[i], responses[i]),
-                max_tokens=JUDGE_MAX_TOKENS,
+                max_tokens=max_tokens,
                 temperature=0.0 if attempt == 0 else 0.7,
                 sample_index=attempt,
                 top_logprobs=JUDGE_TOP_LOGPROBS if use_logprobs else 0,
@@ -225,7 +228,14 @@ def judge(
     )
 
 
-def score_calibration(client, calibration: pd.DataFrame, critics, use_logprobs: bool, log):
+def score_calibration(
+    client,
+    calibration: pd.DataFrame,
+    critics,
+    use_logprobs: bool,
+    log,
+    judge_max_tokens: int = JUDGE_MAX_TOKENS,
+):
     """The calibration set scored by each critic: one row per (pair, critic) with ``score``
     (higher = judged better; NaN where no verdict could be read)."""
     instructions = calibration["instruction"].astype(str).tolist()
@@ -239,7 +249,7 @@ def score_calibration(client, calibration: pd.DataFrame, critics, use_logprobs: 
             extra = {"ifd": [s.ifd for s in scores]}
         else:
             verdicts, stage_usage, bad = judge_verdicts(
-                client, instructions, responses, use_logprobs, "calibration[judge]"
+                client, instructions, responses, use_logprobs, "calibration[judge]", judge_max_tokens
             )
             unreadable += bad
             values = [
