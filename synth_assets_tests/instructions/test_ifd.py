@@ -1,8 +1,10 @@
 """IFD: the arithmetic on hand-made log-probabilities, the keep ordering, and the real embedded
 model on hand-made pairs (in-process and through llama.cpp's OpenAI-compatible server)."""
 
+import http.server
 import json
 import math
+import threading
 
 import pytest
 
@@ -12,7 +14,7 @@ from synth_assets.instructions.judging import _keep_by_ifd
 from synth_assets.llm.backends import make_backend
 from synth_assets.llm.client import LLMClient
 from synth_assets.llm.local_backend import LocalBackend, smollm2_gguf_path
-from synth_assets.llm.types import LLMConfigError, LLMRequest
+from synth_assets.llm.types import LLMConfigError, LLMError, LLMRequest
 from synth_assets_tests.fakes import ScriptedBackend
 from synth_assets_tests.servers.llama_server import LlamaCppServer
 
@@ -139,3 +141,42 @@ def test_openai_compatible_ifd_matches_local(local_client):
     assert remote[0].ifd < 1 < remote[1].ifd
     for a, b in zip(remote, local, strict=True):
         assert a.ifd == pytest.approx(b.ifd, rel=0.05)
+
+
+class _NoLogprobsCompletions(http.server.BaseHTTPRequestHandler):
+    """A /v1/completions server that ignores echo and logprobs, as some servers do."""
+
+    def do_POST(self):  # noqa: N802 - stdlib name
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps(
+            {
+                "id": "cmpl-1",
+                "object": "text_completion",
+                "created": 0,
+                "model": "m",
+                "choices": [{"index": 0, "text": "x", "finish_reason": "length", "logprobs": None}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_openai_compatible_server_without_prompt_logprobs_is_a_clear_error():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NoLogprobsCompletions)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        backend = make_backend(
+            "openai_compatible", model="m", base_url=f"http://127.0.0.1:{server.server_port}/v1"
+        )
+        with pytest.raises(LLMError, match="no usable log-probabilities .* the ifd critic needs them.* or critic 'llm_judge'"):
+            ifd.score_pairs(LLMClient(backend), [DAYS[0]], [DAYS[1]], "test")
+    finally:
+        server.shutdown()

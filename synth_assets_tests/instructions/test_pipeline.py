@@ -246,3 +246,53 @@ def test_validators_run_before_the_critic_and_keep_their_reason():
         "validator:cut_off"
     )
     assert len(backend.calls) == 1  # only the valid pair reached the judge
+
+
+def test_answer_augmentation_kept_only_where_the_critic_prefers_it():
+    """Human answers get a model rewrite; the critic keeps the rewrite only where it scores it
+    above the original, and then the original goes (replaced_by_augmented_answer)."""
+    import pandas as pd
+
+    def rewrite(request):
+        text = last_user_text(request)
+        if "Current answer:" in text:
+            return "A clearer answer: " + text.split("Current answer:\n", 1)[1].split("\n\n", 1)[0]
+        return '{"score": 3, "reason": "ok"}'
+
+    raw = pd.DataFrame(
+        [
+            {
+                **dict.fromkeys(pipeline.ROW_COLUMNS),
+                "id": name,
+                "technique": "backtranslation",
+                "instruction": f"Explain {name} in plain words.",
+                "response": f"{name.capitalize()} is explained here in several plain sentences.",
+                "response_origin": "human",
+                "round": 0,
+            }
+            for name in ("tides", "yeast")
+        ]
+    )
+    out = pipeline.evolve(
+        _client(rewrite), raw, rounds=0, operators=["breadth"], seed=1, answer_augmentation=True
+    )
+    augmented = out.kept[out.kept["operator"] == "answer_augmentation"]
+    assert sorted(augmented["parent_id"]) == ["tides", "yeast"]
+    assert (augmented["response_origin"] == "model").all()
+    assert augmented["response"].str.startswith("A clearer answer:").all()
+    # a critic that prefers the rewrite of 'tides' and the original of 'yeast'
+    kept = [
+        {**row, "critic_score": {"tides": 0.5, "yeast": 0.9}.get(row["id"], 0.0)}
+        for row in out.kept.to_dict("records")
+    ]
+    for row in kept:
+        if row["operator"] == "answer_augmentation":
+            row["critic_score"] = 0.8
+    rejects: list[dict] = []
+    judging.resolve_augmented(kept, rejects)
+    assert sorted(row["id"] for row in kept) == sorted(
+        ["yeast", augmented.loc[augmented["parent_id"] == "tides", "id"].item()]
+    )
+    reasons = {row["id"]: row["reason"] for row in rejects}
+    assert reasons["tides"].startswith("replaced_by_augmented_answer")
+    assert next(r for i, r in reasons.items() if i != "tides").startswith("critic_prefers_original")
