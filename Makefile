@@ -24,7 +24,8 @@ setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 # the instruction lane is daily partitioned: by default it runs yesterday's (UTC) partition
 PARTITION ?= $(shell date -u -d yesterday +%F)
-DAGSTER_JOB := $(BIN)/dagster job execute -m synth_assets.definitions
+# steps fork from a server with the slow imports done (deploy/forkserver_steps.yaml)
+DAGSTER_JOB := $(BIN)/dagster job execute -m synth_assets.definitions -c deploy/forkserver_steps.yaml
 
 # Every lane, then publish (scorecards, mixes, exports) even when a lane's gate failed: the
 # scorecards show why, and the mixes refuse gated-out data themselves. Exits non-zero if any

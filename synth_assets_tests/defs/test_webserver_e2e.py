@@ -107,13 +107,14 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             }
             assert {name for (_, name) in checks} == {
                 "tstr", "dcr", "data_quality", "fid", "kid", "prdc", "class_agreement",
-                "critic_pass_rate", "diversity",
+                "critic_validity", "critic_pass_rate", "diversity",
             }  # fmt: skip
             blocking = {key for key, c in checks.items() if c["blocking"]}
             assert blocking == {
                 ("tabular_synth", "tstr"), ("tabular_synth", "dcr"), ("tabular_synth", "data_quality"),
                 ("synthetic_images", "fid"), ("critic_filtered_instructions", "critic_pass_rate"),
                 ("critic_filtered_instructions", "diversity"),
+                ("critic_filtered_instructions", "critic_validity"),
             }  # fmt: skip
             for key in blocking:
                 execution = checks[key]["executionForLatestMaterialization"]

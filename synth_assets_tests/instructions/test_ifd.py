@@ -176,7 +176,8 @@ def test_openai_compatible_server_without_prompt_logprobs_is_a_clear_error():
         backend = make_backend(
             "openai_compatible", model="m", base_url=f"http://127.0.0.1:{server.server_port}/v1"
         )
-        with pytest.raises(LLMError, match="no usable log-probabilities .* the ifd critic needs them.* or critic 'llm_judge'"):
+        expected = "no usable log-probabilities .* the ifd critic needs them.* or critic 'llm_judge'"
+        with pytest.raises(LLMError, match=expected):
             ifd.score_pairs(LLMClient(backend), [DAYS[0]], [DAYS[1]], "test")
     finally:
         server.shutdown()
