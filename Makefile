@@ -29,7 +29,7 @@ DAGSTER_JOB := $(BIN)/dagster job execute -m synth_assets.definitions -c deploy/
 
 # Every lane, then publish (scorecards, mixes, exports) even when a lane's gate failed: the
 # scorecards show why, and the mixes refuse gated-out data themselves. Exits non-zero if any
-# run failed (on the embedded model the instruction lane's checks do; see README).
+# run failed.
 run: setup
 	@status=0; for target in run-tabular run-images run-instructions run-publish; do \
 		$(MAKE) --no-print-directory $$target || status=1; done; exit $$status
