@@ -21,7 +21,7 @@ import pandas as pd
 
 from synth_assets.instructions import critic, ifd
 from synth_assets.instructions.calibration import calibration_auc
-from synth_assets.instructions.pipeline import StageOutput, _frame
+from synth_assets.instructions.pipeline import StageOutput, rows_frame
 from synth_assets.instructions.validators import pair_problem
 from synth_assets.llm.types import LLMConfigError, LLMRequest, Usage
 
@@ -220,8 +220,8 @@ def judge(
         usage.add(stage_usage)
         unreadable += bad
     return StageOutput(
-        _frame(kept, JUDGED_COLUMNS),
-        _frame(rejects, (*JUDGED_COLUMNS, "reason")).assign(stage="critic_filtered_instructions"),
+        rows_frame(kept, JUDGED_COLUMNS),
+        rows_frame(rejects, (*JUDGED_COLUMNS, "reason")).assign(stage="critic_filtered_instructions"),
         usage,
         unreadable,
         scored,

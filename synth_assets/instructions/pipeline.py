@@ -67,7 +67,7 @@ def _row_id(*parts) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:16]
 
 
-def _frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+def rows_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ROW_COLUMNS + list(extra))
 
 
@@ -170,7 +170,7 @@ def generate_raw(
 
 def _raw_output(kept, rejects, usage, unreadable) -> StageOutput:
     return StageOutput(
-        _frame(kept), _frame(rejects, ("reason",)).assign(stage="raw_instructions"), usage, unreadable
+        rows_frame(kept), rows_frame(rejects, ("reason",)).assign(stage="raw_instructions"), usage, unreadable
     )
 
 
@@ -384,5 +384,8 @@ def evolve(
         f"{len(rejects)} eliminated"
     )
     return StageOutput(
-        _frame(kept), _frame(rejects, ("reason",)).assign(stage="evolved_instructions"), usage, unreadable
+        rows_frame(kept),
+        rows_frame(rejects, ("reason",)).assign(stage="evolved_instructions"),
+        usage,
+        unreadable,
     )

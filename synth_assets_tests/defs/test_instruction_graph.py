@@ -82,6 +82,11 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
     assert SECRET not in logs
 
 
+def _fake_api_llm(server, tmp_path) -> LLMResource:
+    """The llm resource on the anthropic backend against the loopback fake API."""
+    return LLMResource(backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite"))
+
+
 def _llm_bodies(server):
     """Recorded generation and judge requests (answers are free text and carry no schema)."""
     return [
@@ -110,9 +115,7 @@ def test_backtranslation_from_a_folder_corpus(tmp_path, monkeypatch):
         (corpus / name).parent.mkdir(parents=True, exist_ok=True)
         (corpus / name).write_text(text)
     with FakeAnthropicServer(responder=fake_llm) as server:
-        llm = LLMResource(
-            backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite")
-        )
+        llm = _fake_api_llm(server, tmp_path)
         result = _materialize(
             tmp_path,
             llm,
@@ -148,9 +151,7 @@ def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):
         return fake_llm(body)
 
     with FakeAnthropicServer(responder=constant_judge) as server:
-        llm = LLMResource(
-            backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite")
-        )
+        llm = _fake_api_llm(server, tmp_path)
         result = _materialize(tmp_path, llm, DagsterInstance.ephemeral())
     evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == "critic_validity")
     assert not evaluation.passed
@@ -162,9 +163,7 @@ def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):
 def test_magpie_refused_on_anthropic(tmp_path, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     with FakeAnthropicServer(responder=fake_llm) as server:
-        llm = LLMResource(
-            backend="anthropic", base_url=server.base_url, cache_path=str(tmp_path / "c.sqlite")
-        )
+        llm = _fake_api_llm(server, tmp_path)
         result = _materialize(
             tmp_path,
             llm,
