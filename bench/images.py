@@ -26,8 +26,9 @@ def main() -> None:
     parser.add_argument("--ddim-steps", type=int, default=50)
     args = parser.parse_args()
 
-    from synth_assets.images.diffusion import TrainSettings, sample, train
+    from synth_assets.images.diffusion import TrainSettings, train
     from synth_assets.images.features import train_extractor
+    from synth_assets.images.model import TrainedImageModel
     from synth_assets.images.sources import load_digits_images, split_images
     from synth_assets.metrics.image import fid_at_n, kid, prdc
 
@@ -35,15 +36,20 @@ def main() -> None:
     print(f"device {device}, torch threads {torch.get_num_threads()}")
     split = split_images(*load_digits_images(), seed=0)
     started = time.perf_counter()
-    unet, scheduler, _ = train(split.train, split.train_labels, 10, TrainSettings(steps=args.train_steps))
+    unet, scheduler, losses = train(
+        split.train, split.train_labels, 10, TrainSettings(steps=args.train_steps)
+    )
     train_s = time.perf_counter() - started
     print(
         f"training: {args.train_steps} steps (batch 128, 8x8) in {train_s:.1f} s = "
         f"{args.train_steps / train_s:.2f} steps/s"
     )
+    model = TrainedImageModel(
+        split.class_names, split.shape, {"seed": 0}, unet=unet, scheduler=scheduler, losses=losses
+    )
     labels = np.arange(args.samples) % 10
     started = time.perf_counter()
-    sample(unet, scheduler, labels, steps=args.ddim_steps, seed=0)
+    model.generate(labels, args.ddim_steps, seed=0)
     sample_s = time.perf_counter() - started
     images_per_s = args.samples / sample_s
     print(

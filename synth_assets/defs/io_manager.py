@@ -7,13 +7,13 @@ Parquet files for frames, ``.npy`` for arrays, folders for model weights and PNG
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
 from upath import UPath
 
-from synth_assets.images.model import ImageModel
+from synth_assets.defs.locations import OutputLocation
+from synth_assets.images.model import ImageModel, PretrainedImageModel, TrainedImageModel
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics
@@ -33,18 +33,15 @@ BUNDLE_TYPES = {
         Corpus,
         InstructionSet,
         ImageSplit,
-        ImageModel,
+        TrainedImageModel,
+        PretrainedImageModel,
+        ImageModel,  # bundles written before the split: dispatches on fields['mode']
         SyntheticImages,
         AnchoredMix,
         Scorecard,
         CollapseCurve,
     )
 }
-DEFAULT_OUTPUT_DIR = "outputs"
-
-
-def default_output_dir() -> str:
-    return os.environ.get("SYNTH_ASSETS_OUTPUT_DIR", DEFAULT_OUTPUT_DIR)
 
 
 class BundleIOManager(UPathIOManager):
@@ -83,9 +80,9 @@ class BundleIOManager(UPathIOManager):
 
 
 class BundleIOManagerFactory(ConfigurableIOManagerFactory):
-    """Stores asset values under ``base_dir`` (env ``SYNTH_ASSETS_OUTPUT_DIR``, default ./outputs)."""
+    """Stores asset values under the output location's ``base_dir``."""
 
-    base_dir: str = DEFAULT_OUTPUT_DIR
+    location: OutputLocation
 
     def create_io_manager(self, context) -> BundleIOManager:
-        return BundleIOManager(base_path=UPath(Path(self.base_dir).expanduser().resolve()))
+        return BundleIOManager(base_path=UPath(self.location.path()))

@@ -2,9 +2,9 @@
 
 API keys are never part of this config: the anthropic backends read ANTHROPIC_API_KEY and the
 openai_compatible backend OPENAI_API_KEY from the environment of the process that runs the step.
+The deployment's defaults come from SYNTH_ASSETS_LLM_* variables (:mod:`synth_assets.defs.resources`).
 """
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +23,6 @@ DEFAULT_PRICES = {
     "claude-opus-4-1": {"input": 15.0, "output": 75.0},
 }
 CACHE_FILE = "llm_cache.sqlite"
-ENV_PREFIX = "SYNTH_ASSETS_LLM_"
 
 
 class LLMResource(ConfigurableResource):
@@ -48,15 +47,6 @@ class LLMResource(ConfigurableResource):
     prices_per_mtok: dict[str, dict[str, float]] = Field(
         default=DEFAULT_PRICES, description="model -> {input, output} USD per Mtok."
     )
-
-    @classmethod
-    def from_environment(cls) -> "LLMResource":
-        """The deployment's default backend from SYNTH_ASSETS_LLM_BACKEND / _MODEL / _BASE_URL
-        (unset: the embedded local model). Run config still overrides each field."""
-        settings = {
-            key: os.environ.get(f"{ENV_PREFIX}{key.upper()}") for key in ("backend", "model", "base_url")
-        }
-        return cls(**{key: value for key, value in settings.items() if value})
 
     @contextmanager
     def client(self, storage_dir: str, log) -> Iterator[LLMClient]:

@@ -1,5 +1,6 @@
 """Fidelity of generated images against the real holdout, always beside the real-vs-real
-baseline (real train vs real holdout) at the same n (DESIGN.md "FID", "KID", "PRDC").
+baseline (real train vs real holdout) at the same n (docs/metrics.md, "FID", "KID",
+"Precision, recall, density, coverage", "Class agreement").
 
 Features come from a small CNN trained on the real train split (see :mod:`features`); the same
 classifier measures class agreement.
@@ -12,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from synth_assets import thresholds as T
 from synth_assets.images.features import FeatureExtractor, class_agreement, train_extractor
 from synth_assets.images.sources import ImageSplit
 from synth_assets.metrics.image import MIN_SAMPLES, ManifoldScores, TooFewSamplesError, fid, kid, prdc
@@ -35,30 +35,6 @@ class ImageEvaluation:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class ImageThresholds:
-    """The pass rules of the image checks, shared by the checks and the scorecard."""
-
-    fid_abs: float = T.FID_ABS_THRESHOLD
-    fid_baseline_multiplier: float = T.FID_BASELINE_MULTIPLIER
-    kid_z: float = T.KID_Z
-    min_recall_ratio: float = T.MIN_RECALL_RATIO
-
-    def fid(self, e: ImageEvaluation) -> float:
-        """FID is accepted up to max(fid_abs, multiplier x the real-vs-real FID)."""
-        return max(self.fid_abs, self.fid_baseline_multiplier * e.fid_baseline)
-
-    def kid(self, e: ImageEvaluation) -> float:
-        """KID is accepted up to its baseline plus kid_z pooled subset standard deviations."""
-        return e.kid_baseline + self.kid_z * float(np.hypot(e.kid_std, e.kid_baseline_std))
-
-    def min_recall(self, e: ImageEvaluation) -> float:
-        return self.min_recall_ratio * e.manifold_baseline.recall
-
-    def min_coverage(self, e: ImageEvaluation) -> float:
-        return self.min_recall_ratio * e.manifold_baseline.coverage
 
 
 def evaluate_images(

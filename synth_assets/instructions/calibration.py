@@ -12,7 +12,8 @@ systematic corruptions of each of them (label 0):
 * ``wrong_number`` (arithmetic pairs only): the final stated result changed everywhere it appears.
 
 :func:`calibration_auc` turns the critic's scores into ROC AUCs, overall and per corruption;
-0.5 means the critic cannot tell good pairs from that corruption. Everything here is
+0.5 means the critic cannot tell good pairs from that corruption (docs/metrics.md, "Critic
+calibration AUC"). Everything here is
 deterministic: bump :data:`CALIBRATION_VERSION` whenever the pairs or the corruptions change.
 """
 

@@ -1,5 +1,5 @@
-"""Diversity of a set of texts (DESIGN.md "Diversity (text)"): distinct-n, self-BLEU, compression
-ratio, nearest-neighbour ROUGE-L and TF-IDF embedding dispersion."""
+"""Diversity of a set of texts (docs/metrics.md, "Diversity (text)"): distinct-n, self-BLEU,
+compression ratio, nearest-neighbour ROUGE-L and TF-IDF embedding dispersion."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Instruction-Following Difficulty (IFD): a critic a small model can be.
 
-IFD (Li et al., "From Quantity to Quality", NAACL 2024; Superfiltering, ACL 2024; the
-README's instruction-lane section) is the mean token loss of the response given the instruction divided by the
-mean token loss of the response alone, both from the same model's token log-likelihoods and
+IFD (docs/metrics.md, "IFD"; Li et al., "From Quantity to Quality", NAACL 2024;
+Superfiltering, ACL 2024) is the mean token loss of the response given the instruction divided
+by the mean token loss of the response alone, both from the same model's token log-likelihoods and
 over the response tokens only:
 
     IFD = mean NLL(response | instruction) / mean NLL(response)

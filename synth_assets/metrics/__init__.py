@@ -1,1 +1,1 @@
-"""Validation metrics, pure logic (no Dagster imports). Definitions follow DESIGN.md."""
+"""Validation metrics, pure logic (no Dagster imports). Definitions: docs/metrics.md."""

@@ -1,4 +1,4 @@
-"""Fidelity of a synthetic table: SDMetrics' quality report (DESIGN.md "fidelity").
+"""Fidelity of a synthetic table: SDMetrics' quality report (docs/metrics.md, "Fidelity").
 
 * Column shapes: per column 1 - KS statistic (numeric, datetime) or 1 - total variation
   distance (categorical, boolean) between real and synthetic marginals.
@@ -59,7 +59,7 @@ def tail_coverage(real: pd.DataFrame, synthetic: pd.DataFrame, quantile: float =
     """How much of the real tails the synthetic data still reaches: per numeric column, the share
     of synthetic values below the real ``quantile`` or above the real ``1 - quantile``, divided
     by the ``2 * quantile`` expected, capped at 1, averaged over numeric columns. Collapsing
-    models lose their tails first (Shumailov et al. 2024)."""
+    models lose their tails first (Shumailov et al. 2024; docs/metrics.md, "Tail coverage")."""
     numeric = real.select_dtypes("number").columns
     if len(numeric) == 0:
         raise ValueError("tail coverage needs numeric columns")

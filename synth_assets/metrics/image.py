@@ -1,5 +1,5 @@
-"""Image fidelity metrics on feature vectors (DESIGN.md "FID", "KID", "Precision / recall,
-density / coverage"). All numerics in float64.
+"""Image fidelity metrics on feature vectors (docs/metrics.md, "FID", "KID", "Precision,
+recall, density, coverage"). All numerics in float64.
 
 * FID (Heusel et al. 2017) = ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)). FID is biased by
   the sample size, so it is only comparable at a fixed n and next to a real-vs-real baseline

@@ -1,4 +1,6 @@
-"""Privacy metrics: distance to closest record (DCR) against train vs holdout."""
+"""Privacy metrics: distance to closest record (DCR) against train vs holdout, exact matches,
+NNDR and a distance membership-inference attack (docs/metrics.md, "DCR share",
+"Exact-match share", "NNDR", "Membership inference")."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ TIE_TOLERANCE = 1e-12
 def dcr_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float:
     """Share of rows whose nearest train row is closer than their nearest holdout row.
 
-    DESIGN.md "DCR share": ties count 1/2. Distances within ``TIE_TOLERANCE`` are ties, so float
+    (docs/metrics.md, "DCR share"): ties count 1/2. Distances within ``TIE_TOLERANCE`` are ties, so float
     summation noise cannot break them. About 0.5 means the synthesizer did not learn the train
     rows more closely than unseen rows from the same population; a copy of train gives ~1.0.
     """
@@ -29,7 +31,8 @@ def dcr_share(d_train: np.ndarray, d_holdout: np.ndarray) -> float:
 
 
 def exact_match_share(rows: pd.DataFrame, reference: pd.DataFrame) -> float:
-    """Share of ``rows`` identical (every column, missing == missing) to some reference row."""
+    """Share of ``rows`` identical (every column, missing == missing) to some reference row
+    (docs/metrics.md, "Exact-match share")."""
     if len(rows) == 0:
         raise ValueError("no rows to compare")
     reference_hashes = set(row_hashes(reference[rows.columns]).tolist())
@@ -129,7 +132,7 @@ class NNDRResult:
 def nndr_report(
     synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, max_rows: int = 5000, seed: int = 0
 ) -> NNDRResult:
-    """Nearest-neighbour distance ratio d1 / d2 to train rows (DESIGN.md privacy; lower means a
+    """Nearest-neighbour distance ratio d1 / d2 to train rows (docs/metrics.md, "NNDR"; lower means a
     row sits near one particular record). Beside the same ratio for holdout rows; rows with
     d2 = 0 count as ratio 1 when d1 = 0 too (two identical neighbours identify no single one)."""
     columns = list(train.columns)
@@ -157,7 +160,8 @@ def membership_inference_auc(
     """ROC AUC of a distance attack: an attacker holding the synthetic data scores each real row
     by closeness to its nearest synthetic row and guesses "member of train" for close rows.
     Members are train rows, non-members the holdout, equal numbers of each. 0.5 means the
-    synthetic data does not reveal who was in the train split; 1.0 means it reveals everyone."""
+    synthetic data does not reveal who was in the train split; 1.0 means it reveals everyone
+    (docs/metrics.md, "Membership inference")."""
     from sklearn.metrics import roc_auc_score
 
     columns = list(train.columns)

@@ -2,7 +2,8 @@
 
 The suite expects, of the synthetic table: the train split's columns in the same order, the
 same dtypes, numeric / datetime values inside the train range, categorical values inside the
-train's categories, a null rate close to the train's, and the requested row count.
+train's categories, a null rate close to the train's, and the requested row count
+(docs/metrics.md, "Data quality").
 """
 
 from __future__ import annotations

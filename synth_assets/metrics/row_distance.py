@@ -1,6 +1,6 @@
 """Mixed-type row distance and exact nearest-neighbour search.
 
-Row distance, as SDMetrics' ``dcr_utils`` defines it (DESIGN.md "Row distance"):
+Row distance, as SDMetrics' ``dcr_utils`` defines it (docs/metrics.md, "Row distance"):
 
 * numerical and datetime columns: ``min(|x - y| / range, 1)`` where ``range`` is max minus min
   of the real data (datetimes in seconds); for a zero range, 0 if equal else 1. Callers pass

@@ -1,6 +1,6 @@
 """Utility: TSTR (train on synthetic, test on real) against TRTR (train on real, test on real).
 
-DESIGN.md "TSTR ratio": score(model fit on synthetic, tested on the real holdout) divided by
+(docs/metrics.md, "TSTR ratio"): score(model fit on synthetic, tested on the real holdout) divided by
 score(the same model fit on the real train split, tested on the same holdout). Score: ROC AUC
 for binary targets, macro F1 for multiclass, R^2 for regression.
 """

@@ -1,5 +1,6 @@
-"""Scorecards per lane. Each value comes straight from the metric functions in ``metrics/``,
-``images/`` and ``instructions/``; nothing is recomputed here."""
+"""Scorecards per lane. Gated metrics come from the checks' verdicts (measured once, by the
+checks); the scorecards add what only they show: fidelity, NNDR, membership inference, the
+collapse curve, extra diversity measures, counts, plots and examples (docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -8,46 +9,74 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from synth_assets import thresholds as T
-from synth_assets.images.evaluation import ImageThresholds, evaluate_images
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages, image_grid
-from synth_assets.instructions.calibration import calibration_auc
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
-from synth_assets.instructions.diversity import (
-    compression_ratio,
-    distinct_n,
-    mean_nearest_rouge_l,
-    self_bleu,
-    tfidf_dispersion,
-)
+from synth_assets.instructions.diversity import compression_ratio, distinct_n, self_bleu, tfidf_dispersion
 from synth_assets.instructions.text import words
 from synth_assets.metrics.fidelity import fidelity_report
-from synth_assets.metrics.privacy import dcr_report, membership_inference_auc, nndr_report
-from synth_assets.metrics.utility import tstr_report
+from synth_assets.metrics.privacy import membership_inference_auc, nndr_report
 from synth_assets.reports import plots
 from synth_assets.reports.scorecard import Metric, Scorecard
 from synth_assets.tabular.collapse import CollapseCurve
+from synth_assets.tabular.rules import TabularRules
 from synth_assets.tabular.split import TableSplit
 from synth_assets.tabular.synthesizers import SyntheticTable
+from synth_assets.verdicts import Verdict, not_measured
 
 Log = Callable[[str], None]
+
+# What each check's headline metric means, for readers of the scorecard.
+MEANINGS = {
+    "tstr": "A model trained on synthetic rows scores this share of one trained on real rows (real holdout).",
+    "dcr": "Share of synthetic rows nearer to train than to unseen holdout rows; 0.5 is ideal, copies approach 1.",
+    "data_quality": "Expectations derived from real train (types, ranges, categories, nulls) that the synthetic rows break.",
+    "fid": "Frechet distance of generated to real holdout images in the feature space; judged against real-vs-real.",
+    "kid": "Unbiased kernel distance to the real holdout (cubic kernel); judged against real-vs-real.",
+    "prdc": "Recall: share of real images covered by the generated manifold; low means mode collapse.",
+    "class_agreement": "Generated images a real-trained classifier puts in their conditioned class.",
+    "critic_validity": "The critic's ROC AUC on good vs corrupted calibration pairs (0.5: it cannot judge).",
+    "critic_pass_rate": "Share of judged pairs the critic kept.",
+    "diversity": "Unique word pairs / all word pairs of kept instructions (and nearest ROUGE-L, see the check).",
+}
+
+
+def verdict_metrics(section: str, verdicts: dict[str, Verdict], names: list[str]) -> list[Metric]:
+    """One row per check in ``names``, as its check judged it: value, rule and verdict. A check
+    without a verdict (never run, or run on an older materialization) is a failed row."""
+    rows = []
+    for name in names:
+        v = verdicts.get(name) or not_measured(
+            name, name, "", "no check result; run the lane with its checks"
+        )
+        value = v.value if v.value is not None else "not measured"
+        rows.append(
+            Metric(
+                section,
+                v.metric,
+                value,
+                f"{MEANINGS.get(name, '')} Check '{name}': {v.summary}.",
+                v.threshold,
+                v.passed,
+            )
+        )
+    return rows
 
 
 def tabular_scorecard(
     split: TableSplit,
     synthetic: SyntheticTable,
+    verdicts: dict[str, Verdict],
     collapse: CollapseCurve | None = None,
+    rules: TabularRules = TabularRules(),
     seed: int = 0,
     log: Log = lambda message: None,
 ) -> Scorecard:
+    """``verdicts``: the tstr, dcr and data_quality checks' latest results."""
     train, holdout, data = split.train, split.holdout, synthetic.data
     log("scorecard: fidelity (SDMetrics quality report)")
     fidelity = fidelity_report(train, data)
-    log("scorecard: utility (TSTR)")
-    tstr = tstr_report(data, train, holdout, split.target, split.task_type, seed=seed)
-    log("scorecard: privacy (DCR, NNDR, membership inference)")
-    dcr = dcr_report(data, train, holdout, seed=seed, max_rows=10_000)
+    log("scorecard: privacy (NNDR, membership inference)")
     nndr = nndr_report(data, train, holdout, seed=seed)
     mia = membership_inference_auc(data, train, holdout, seed=seed)
     m = [
@@ -56,8 +85,8 @@ def tabular_scorecard(
             "quality_score",
             fidelity.overall,
             "SDMetrics overall: mean of column shapes and pair trends (1 = identical).",
-            f">= {T.FIDELITY_MIN_OVERALL}",
-            fidelity.overall >= T.FIDELITY_MIN_OVERALL,
+            f">= {rules.fidelity_min_overall:g}",
+            fidelity.overall >= rules.fidelity_min_overall,
         ),
         Metric(
             "fidelity",
@@ -71,58 +100,27 @@ def tabular_scorecard(
             fidelity.column_pair_trends,
             "Mean correlation / contingency similarity over column pairs.",
         ),
-        Metric(
-            "utility",
-            "tstr_ratio",
-            tstr.tstr_ratio,
-            f"A {tstr.model} trained on synthetic rows scores this share of one trained on real rows.",
-            f">= {T.TSTR_MIN_RATIO}",
-            tstr.tstr_ratio >= T.TSTR_MIN_RATIO,
-        ),
-        Metric(
-            "utility", f"tstr_{tstr.metric}", tstr.tstr_score, "Train on synthetic, test on the real holdout."
-        ),
-        Metric(
-            "utility",
-            f"trtr_{tstr.metric}",
-            tstr.trtr_score,
-            "Train on real train, test on the real holdout: the baseline.",
-        ),
-        Metric(
-            "privacy",
-            "dcr_share",
-            dcr.dcr_share,
-            "Share of synthetic rows nearer to train than to unseen holdout rows; 0.5 is ideal, copies approach 1.",
-            f"<= {T.DCR_MAX_SHARE}",
-            dcr.dcr_share <= T.DCR_MAX_SHARE,
-        ),
-        Metric(
-            "privacy",
-            "exact_match_share",
-            dcr.exact_match_share,
-            "Synthetic rows identical to a train row, against the holdout's own rate.",
-            f"<= {dcr.holdout_exact_match_share:.4f}",
-            dcr.exact_match_share <= dcr.holdout_exact_match_share,
-        ),
+        *verdict_metrics("utility", verdicts, ["tstr"]),
+        *verdict_metrics("privacy", verdicts, ["dcr"]),
         Metric(
             "privacy",
             "membership_inference_auc",
             mia,
             "AUC of guessing who was in train from distance to the synthetic rows; 0.5 reveals nothing.",
-            f"<= {T.MIA_MAX_AUC}",
-            mia <= T.MIA_MAX_AUC,
+            f"<= {rules.mia_max_auc:g}",
+            mia <= rules.mia_max_auc,
         ),
         Metric(
             "privacy",
             "median_nndr",
             nndr.median_nndr,
-            f"Nearest / second-nearest train distance of synthetic rows (holdout rows: {nndr.median_nndr_holdout:.4f}); low means one record is singled out.",
+            f"Nearest / second-nearest train distance of synthetic rows (holdout rows: {nndr.median_nndr_holdout:.4g}); low means one record is singled out.",
         ),
         Metric(
             "privacy",
             "nndr_below_0.5",
             nndr.share_below_half,
-            f"Synthetic rows with NNDR < 0.5 (holdout rows: {nndr.share_below_half_holdout:.4f}).",
+            f"Synthetic rows with NNDR < 0.5 (holdout rows: {nndr.share_below_half_holdout:.4g}).",
         ),
         Metric(
             "privacy",
@@ -130,6 +128,7 @@ def tabular_scorecard(
             synthetic.privacy_guarantee,
             "No differential-privacy synthesizer was used; privacy rests on the measurements above.",
         ),
+        *verdict_metrics("data quality", verdicts, ["data_quality"]),
     ]
     shapes = fidelity.per_column.sort_values("Score").head(8)[["Column", "Metric", "Score"]]
     columns = [c for c in train.columns if c != split.target][:5] + [split.target]
@@ -205,8 +204,15 @@ def _stage_counts(
 
 
 def instruction_scorecard(
-    seeds: SeedTopics, raw: InstructionSet, evolved: InstructionSet, critic: InstructionSet, partition: str
+    seeds: SeedTopics,
+    raw: InstructionSet,
+    evolved: InstructionSet,
+    critic: InstructionSet,
+    partition: str,
+    verdicts: dict[str, Verdict],
 ) -> Scorecard:
+    """``verdicts``: the critic_validity, critic_pass_rate and diversity checks' latest results
+    for this partition."""
     counts, reasons = _stage_counts(raw, evolved, critic)
     m = [
         Metric("counts", name, value, meaning)
@@ -225,18 +231,8 @@ def instruction_scorecard(
     ]
     tables = {"Rejections by stage and reason": reasons}
     figures = {}
-    m += _critic_evidence(critic, tables, figures)
-    rate = counts["kept"] / counts["judged"] if counts["judged"] else 0.0
-    m.append(
-        Metric(
-            "critic",
-            "pass_rate",
-            rate,
-            "Share of judged pairs the critic kept.",
-            f">= {T.CRITIC_MIN_PASS_RATE}",
-            rate >= T.CRITIC_MIN_PASS_RATE,
-        )
-    )
+    m += verdict_metrics("critic", verdicts, ["critic_validity", "critic_pass_rate"])
+    m += _critic_evidence(critic, verdicts.get("critic_validity"), tables, figures)
     judged = pd.concat([critic.kept, critic.rejects], ignore_index=True)
     scores = pd.to_numeric(judged.get("judge_score", pd.Series(dtype=float)), errors="coerce").dropna()
     if len(scores):
@@ -250,30 +246,14 @@ def instruction_scorecard(
         )
     kept = critic.kept["instruction"].astype(str).tolist()
     responses = critic.kept["response"].astype(str).tolist() if "response" in critic.kept else []
+    m += verdict_metrics("diversity", verdicts, ["diversity"])
     if len(kept) >= 2:
-        d2, rouge = distinct_n(kept, 2), mean_nearest_rouge_l(kept)
         m += [
             Metric(
                 "diversity",
                 "distinct_1",
                 distinct_n(kept, 1),
                 "Unique words / all words of kept instructions.",
-            ),
-            Metric(
-                "diversity",
-                "distinct_2",
-                d2,
-                "Unique word pairs / all word pairs.",
-                f">= {T.MIN_DISTINCT_2}",
-                d2 >= T.MIN_DISTINCT_2,
-            ),
-            Metric(
-                "diversity",
-                "mean_nn_rouge_l",
-                rouge,
-                "Mean ROUGE-L to the most similar other instruction (lower is more diverse).",
-                f"<= {T.MAX_MEAN_NN_ROUGE_L}",
-                rouge <= T.MAX_MEAN_NN_ROUGE_L,
             ),
             Metric(
                 "diversity",
@@ -294,17 +274,6 @@ def instruction_scorecard(
                 "Mean cosine distance of TF-IDF vectors to their centroid (higher is more spread).",
             ),
         ]
-    else:
-        m.append(
-            Metric(
-                "diversity",
-                "kept_instructions",
-                len(kept),
-                "Diversity needs at least 2 kept instructions.",
-                ">= 2",
-                False,
-            )
-        )
     for name, texts in (("instruction", kept), ("response", responses)):
         if texts:
             lengths = np.array([len(words(t)) for t in texts])
@@ -349,26 +318,18 @@ def _examples(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return shown
 
 
-def _critic_evidence(critic: InstructionSet, tables: dict, figures: dict) -> list[Metric]:
-    """Calibration AUC per critic and corruption, IFD of kept vs rejected pairs, and examples."""
+def _critic_evidence(
+    critic: InstructionSet, validity: Verdict | None, tables: dict, figures: dict
+) -> list[Metric]:
+    """Calibration AUC per critic and corruption (as critic_validity measured it), IFD of kept vs
+    rejected pairs, and examples."""
     metrics = []
-    if critic.calibration is not None and not critic.calibration.empty:
-        rows = []
-        for name, group in critic.calibration.groupby("critic", sort=False):
-            auc = calibration_auc(group)
-            rows.append({"critic": name, "overall": auc["overall"], **auc["by_corruption"]})
-            metrics.append(
-                Metric(
-                    "critic",
-                    f"calibration_auc_{name}",
-                    auc["overall"],
-                    f"ROC AUC of the {name} critic separating {auc['n_good']} good calibration pairs from "
-                    f"{auc['n_corrupted']} corrupted copies (0.5: cannot judge).",
-                    f">= {T.CRITIC_MIN_CALIBRATION_AUC}",
-                    auc["overall"] >= T.CRITIC_MIN_CALIBRATION_AUC,
-                )
-            )
-        tables["Critic calibration AUC by corruption type"] = pd.DataFrame(rows).round(4)
+    if validity is not None and validity.details:
+        rows = [
+            {"critic": name, "overall": validity.values.get(f"auc_{name}"), **found["by_corruption"]}
+            for name, found in validity.details.items()
+        ]
+        tables["Critic calibration AUC by corruption type"] = pd.DataFrame(rows)
     kept_ifd = critic.kept["ifd"].dropna().tolist() if "ifd" in critic.kept else []
     rejected_ifd = critic.rejects["ifd"].dropna().tolist() if "ifd" in critic.rejects else []
     if kept_ifd or rejected_ifd:
@@ -386,77 +347,25 @@ def _critic_evidence(critic: InstructionSet, tables: dict, figures: dict) -> lis
     return metrics
 
 
-def image_scorecard(
-    split: ImageSplit,
-    synthetic: SyntheticImages,
-    n: int = 500,
-    seed: int = 0,
-    log: Log = lambda message: None,
-) -> Scorecard:
-    e = evaluate_images(split, synthetic.images, synthetic.labels, n=n, seed=seed, log=log)
-    rules = ImageThresholds()
-    threshold, kid_threshold = rules.fid(e), rules.kid(e)
-    fake, real = e.manifold, e.manifold_baseline
+def image_scorecard(split: ImageSplit, synthetic: SyntheticImages, verdicts: dict[str, Verdict]) -> Scorecard:
+    """``verdicts``: the fid, kid, prdc and class_agreement checks' latest results."""
     m = [
-        Metric(
-            "fidelity",
-            "fid",
-            e.fid,
-            f"Frechet distance to the real holdout at n={e.n} ({e.feature_extractor} features); real-vs-real: {e.fid_baseline:.4f}.",
-            f"<= {threshold:.4f}",
-            e.fid <= threshold,
-        ),
-        Metric(
-            "fidelity",
-            "fid_baseline",
-            e.fid_baseline,
-            "Real train vs real holdout at the same n: the floor FID can reach.",
-        ),
-        Metric(
-            "fidelity",
-            "kid",
-            e.kid,
-            f"Unbiased KID (std {e.kid_std:.4f}); real-vs-real {e.kid_baseline:.4f}.",
-            f"<= {kid_threshold:.4f}",
-            e.kid <= kid_threshold,
-        ),
-        Metric(
-            "diversity",
-            "precision",
-            fake.precision,
-            f"Share of generated images inside the real manifold (real: {real.precision:.4f}).",
-        ),
-        Metric(
-            "diversity",
-            "recall",
-            fake.recall,
-            f"Share of real images covered by the generated manifold (real: {real.recall:.4f}); low means mode collapse.",
-            f">= {rules.min_recall(e):.4f}",
-            fake.recall >= rules.min_recall(e),
-        ),
-        Metric(
-            "diversity",
-            "density",
-            fake.density,
-            f"How many real neighbourhoods contain each generated image (real: {real.density:.4f}).",
-        ),
-        Metric(
-            "diversity",
-            "coverage",
-            fake.coverage,
-            f"Share of real images with a generated image nearby (real: {real.coverage:.4f}).",
-            f">= {rules.min_coverage(e):.4f}",
-            fake.coverage >= rules.min_coverage(e),
-        ),
-        Metric(
-            "utility",
-            "class_agreement",
-            e.class_agreement,
-            f"Generated images a real-trained classifier puts in their conditioned class (its real holdout accuracy: {e.classifier_holdout_accuracy:.4f}).",
-            f">= {T.MIN_CLASS_AGREEMENT}",
-            e.class_agreement >= T.MIN_CLASS_AGREEMENT,
-        ),
+        *verdict_metrics("fidelity", verdicts, ["fid", "kid"]),
+        *verdict_metrics("diversity", verdicts, ["prdc"]),
     ]
+    prdc = verdicts.get("prdc")
+    if prdc is not None:
+        m += [
+            Metric(
+                "diversity",
+                name,
+                prdc.values[name],
+                f"As check 'prdc' measured it (real-vs-real: {prdc.values.get(name + '_baseline', float('nan')):.4g}).",
+            )
+            for name in ("precision", "density", "coverage")
+            if name in prdc.values
+        ]
+    m += verdict_metrics("utility", verdicts, ["class_agreement"])
     n_classes = len(split.class_names)
     figures = {
         "Real train images (one row per class)": image_grid(split.train, split.train_labels, n_classes),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import pandas as pd
@@ -71,24 +72,68 @@ def marginals(real: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str], b
     return _png(plt, fig)
 
 
-def correlation_heatmaps(real: pd.DataFrame, synthetic: pd.DataFrame, max_columns: int = 15) -> bytes:
-    """Pearson correlations of the numeric columns, real beside synthetic, same colour scale."""
-    import matplotlib
+def _shorten(label: str, limit: int) -> str:
+    """Long names keep their head and tail (suffixes often tell columns apart)."""
+    if len(label) <= limit:
+        return label
+    tail = max(3, (limit - 1) // 3)
+    return f"{label[: limit - 1 - tail]}…{label[-tail:]}"
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    numeric = real.select_dtypes("number").columns[:max_columns]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+def correlation_figure(real: pd.DataFrame, synthetic: pd.DataFrame, max_columns: int = 40):
+    """The real and synthetic correlation heatmaps as a matplotlib Figure (Agg canvas attached).
+
+    The figure grows with the number of columns, uses constrained layout and one shared colour
+    bar; tick labels are shortened, their font shrinks with the cell size and only every k-th
+    tick is labelled when the cells are too small, so nothing overlaps for 1 to ``max_columns``
+    columns however long their names are."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    numeric = list(real.select_dtypes("number").columns)
+    shown = numeric[:max_columns]
+    n = len(shown)
+    if n == 0:
+        fig = Figure(figsize=(5, 1.5), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no numeric columns to correlate", ha="center", va="center", fontsize=10)
+        return fig
+
+    side = min(max(0.26 * n, 3.0), 10.0)  # inches per heatmap
+    spacing = side * 72 / n  # points between neighbouring ticks
+    fontsize = min(8.0, max(5.0, 0.75 * spacing))
+    step = max(1, math.ceil(1.3 * fontsize / spacing))  # label every step-th column
+    labels = [_shorten(str(c), 22) for c in shown]
+    ticks = list(range(0, n, step))
+    label_inches = max(len(labels[i]) for i in ticks) * fontsize * 0.62 / 72 + 0.15
+    width = 2 * side + label_inches + 1.9  # heatmaps, y tick labels, colour bar, padding
+    height = side + label_inches + 1.3  # heatmap, rotated x tick labels, titles
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
+    image = None
     for ax, (name, frame) in zip(axes, (("real", real), ("synthetic", synthetic)), strict=True):
-        image = ax.imshow(frame[numeric].corr().to_numpy(), vmin=-1, vmax=1, cmap="coolwarm")
-        ax.set_title(f"{name} correlations ({len(numeric)} numeric columns)", fontsize=9)
-        ax.set_xticks(range(len(numeric)), [str(c)[:12] for c in numeric], rotation=90, fontsize=6)
-        ax.set_yticks(range(len(numeric)), [str(c)[:12] for c in numeric], fontsize=6)
-    fig.colorbar(image, ax=axes, shrink=0.8)
+        image = ax.imshow(frame[shown].corr().to_numpy(), vmin=-1, vmax=1, cmap="coolwarm")
+        ax.set_label(f"heatmap {name}")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=90, fontsize=fontsize)
+        ax.set_yticks(ticks, [labels[i] for i in ticks] if name == "real" else [], fontsize=fontsize)
+    colorbar = fig.colorbar(image, ax=list(axes), shrink=0.8, aspect=30)
+    colorbar.ax.set_label("colour bar")
+    colorbar.ax.tick_params(labelsize=7)
+    subset = f"first {n} of {len(numeric)}" if n < len(numeric) else str(n)
+    every = f", one label per {step} columns" if step > 1 else ""
+    fig.suptitle(f"Pearson correlations, {subset} numeric columns{every}", fontsize=9)
+    return fig
+
+
+def correlation_heatmaps(real: pd.DataFrame, synthetic: pd.DataFrame, max_columns: int = 40) -> bytes:
+    """Pearson correlations of the numeric columns, real beside synthetic, same colour scale (PNG)."""
+    fig = correlation_figure(real, synthetic, max_columns)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight", pad_inches=0.1)
     return buffer.getvalue()
 
 

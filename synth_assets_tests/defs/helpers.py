@@ -1,8 +1,61 @@
-"""Shared ways to run assets in-process and read results back."""
+"""Shared ways to run assets in-process and read results back, and the project's assets and
+checks by lane, as ``load_from_defs_folder`` finds them."""
 
-from dagster import DagsterInstance, materialize
+import datetime as dt
 
+from dagster import AssetChecksDefinition, AssetsDefinition, DagsterInstance, materialize
+
+from synth_assets.definitions import defs
 from synth_assets.defs.io_manager import BundleIOManagerFactory
+from synth_assets.defs.locations import OutputLocation
+
+PROJECT = defs()
+
+
+def _unique(items) -> list:
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+def group_assets(*groups: str) -> list[AssetsDefinition]:
+    return _unique(
+        a
+        for a in PROJECT.assets
+        if isinstance(a, AssetsDefinition)
+        and not isinstance(a, AssetChecksDefinition)
+        and set(a.group_names_by_key.values()) & set(groups)
+    )
+
+
+def group_checks(*groups: str) -> list[AssetChecksDefinition]:
+    keys = {key for a in group_assets(*groups) for key in a.keys}
+    return _unique(c for c in PROJECT.asset_checks if {s.asset_key for s in c.check_specs} & keys)
+
+
+def prefixed(prefix: str) -> list[AssetsDefinition]:
+    return [a for a in group_assets("validation", "datasets") if a.key.path[0] == prefix]
+
+
+tabular_assets, tabular_checks = group_assets("tabular"), group_checks("tabular")
+image_assets, image_checks = group_assets("images"), group_checks("images")
+instruction_assets, instruction_checks = group_assets("instructions"), group_checks("instructions")
+scorecard_assets = group_assets("validation")
+mix_assets, export_assets = prefixed("anchored_mix"), prefixed("export")
+
+
+def recent_day(days_ago: int) -> str:
+    """A partition key ``days_ago`` days before today (UTC): inside the default partition window."""
+    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days_ago)).isoformat()
+
+
+def output_resources(tmp_path) -> dict:
+    """The IO manager and the output location, both under ``tmp_path / "out"``."""
+    location = OutputLocation(base_dir=str(tmp_path / "out"))
+    return {"io_manager": BundleIOManagerFactory(location=location), "output_location": location}
 
 
 def run_assets(tmp_path, assets, ops=None, instance=None, **kwargs):
@@ -10,10 +63,7 @@ def run_assets(tmp_path, assets, ops=None, instance=None, **kwargs):
     return materialize(
         assets,
         run_config={"ops": ops or {}},
-        resources={
-            "io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")),
-            **kwargs.pop("resources", {}),
-        },
+        resources={**output_resources(tmp_path), **kwargs.pop("resources", {})},
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
         **kwargs,

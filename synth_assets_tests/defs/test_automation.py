@@ -13,18 +13,19 @@ from dagster import (
     validate_run_config,
 )
 
-from synth_assets.definitions import defs
-from synth_assets.defs.automation import (
-    instruction_lane_daily,
-    publish_daily,
-    revalidate_weekly,
-    tabular_inbox,
+from synth_assets.defs.instructions.jobs import instruction_lane_daily
+from synth_assets.defs.locations import InboxLocation
+from synth_assets.defs.publish.jobs import publish_daily, revalidate, revalidate_weekly
+from synth_assets.defs.tabular.sensors import tabular_inbox
+from synth_assets_tests.defs.helpers import (
+    PROJECT,
+    image_assets,
+    image_checks,
+    output_resources,
+    run_assets,
+    tabular_assets,
+    tabular_checks,
 )
-from synth_assets.defs.images import image_assets, image_checks
-from synth_assets.defs.io_manager import BundleIOManagerFactory
-from synth_assets.defs.jobs import revalidate
-from synth_assets.defs.tabular import tabular_assets, tabular_checks
-from synth_assets_tests.defs.helpers import run_assets
 
 
 def test_daily_schedules_run_yesterdays_partition():
@@ -35,7 +36,7 @@ def test_daily_schedules_run_yesterdays_partition():
         )
         assert [r.partition_key for r in requests] == ["2026-11-21"] and schedule.job_name == job
     assert revalidate_weekly.cron_schedule == "0 3 * * 1"
-    assert {s.name for s in defs.schedules} == {
+    assert {s.name for s in PROJECT.schedules} == {
         "instruction_lane_daily",
         "publish_daily",
         "revalidate_weekly",
@@ -43,27 +44,33 @@ def test_daily_schedules_run_yesterdays_partition():
 
 
 def test_inbox_sensor_requests_a_valid_tabular_run_and_reports_bad_files(tmp_path, monkeypatch, mixed_table):
-    monkeypatch.setenv("SYNTH_ASSETS_INBOX", str(tmp_path))
     mixed_table.to_csv(tmp_path / "people.csv", index=False)
     (tmp_path / "people.yaml").write_text("target: label\nsynthesizer: tvae\nepochs: 5\n")
     mixed_table.to_csv(tmp_path / "stray.csv", index=False)
     with DagsterInstance.ephemeral() as instance:
-        context = build_sensor_context(instance=instance)
+        context = build_sensor_context(
+            instance=instance, resources={"inbox": InboxLocation(path=str(tmp_path))}
+        )
         results = list(tabular_inbox(context))
     [request] = [r for r in results if isinstance(r, RunRequest)]
     assert request.run_key.startswith("people-") and request.tags["synth_assets/inbox"] == "people"
     ops = request.run_config["ops"]
     assert ops["real_table"]["config"] == {"source": str(tmp_path / "people.csv"), "target": "label"}
     assert ops["tabular_synth"]["config"] == {"synthesizer": "tvae", "epochs": 5}
-    assert validate_run_config(defs.resolve_job_def("tabular_lane"), request.run_config)
+    assert validate_run_config(PROJECT.resolve_job_def("tabular_lane"), request.run_config)
     assert (tmp_path / "stray.csv").exists()
 
 
 def test_inbox_sensor_skips_with_the_reasons(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNTH_ASSETS_INBOX", str(tmp_path))
     (tmp_path / "half.yaml").write_text("target: y\n")
     with DagsterInstance.ephemeral() as instance:
-        [result] = list(tabular_inbox(build_sensor_context(instance=instance)))
+        [result] = list(
+            tabular_inbox(
+                build_sensor_context(
+                    instance=instance, resources={"inbox": InboxLocation(path=str(tmp_path))}
+                )
+            )
+        )
     assert isinstance(result, SkipReason) and "half.yaml: no half.csv or half.parquet" in result.skip_message
 
 
@@ -79,7 +86,7 @@ def test_revalidate_reruns_the_checks_without_regenerating(tmp_path):
         assets=[*tabular_assets, *image_assets],
         asset_checks=[*tabular_checks, *image_checks],
         jobs=[revalidate],
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
+        resources=output_resources(tmp_path),
     )
     result = project.resolve_job_def("revalidate").execute_in_process(instance=instance, raise_on_error=False)
     checks = {e.check_name for e in result.get_asset_check_evaluations()}

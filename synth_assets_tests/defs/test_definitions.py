@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dagster import AssetKey, Definitions
 
-from synth_assets.definitions import defs
+from synth_assets_tests.defs.helpers import PROJECT as defs
 
 ROOT = Path(__file__).resolve().parents[2]
 

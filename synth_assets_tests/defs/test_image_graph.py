@@ -6,11 +6,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, asset
 from PIL import Image
 
-from synth_assets.defs.images import image_assets, image_checks, image_model, real_images, synthetic_images
+from synth_assets.defs.images.assets import image_model, real_images, synthetic_images
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.storage import load_bundle
-from synth_assets_tests.defs.helpers import check_evaluations, run_assets
+from synth_assets_tests.defs.helpers import check_evaluations, image_assets, image_checks, run_assets
 from synth_assets_tests.images.tiny_pipeline import save_tiny_stable_diffusion
 
 SMALL = {

@@ -6,14 +6,19 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from synth_assets.defs.instructions import instruction_assets, instruction_checks, partition_seed
-from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.defs.llm_resource import LLMResource
+from synth_assets.defs.partitions import partition_seed
 from synth_assets.storage import load_bundle
+from synth_assets_tests.defs.helpers import (
+    instruction_assets,
+    instruction_checks,
+    output_resources,
+    recent_day,
+)
 from synth_assets_tests.fakes import instruction_responder as fake_llm
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
-PARTITION = "2026-11-20"
+PARTITION = recent_day(3)
 SECRET = "sk-test-secret-value-9d2e"
 
 
@@ -23,7 +28,7 @@ def _materialize(tmp_path, llm, instance, run_config=None):
         partition_key=PARTITION,
         instance=instance,
         raise_on_error=False,
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
+        resources={**output_resources(tmp_path), "llm": llm},
         run_config=run_config or {"ops": {"raw_instructions": {"config": {"n_chunks": 16}}}},
     )
 
@@ -210,7 +215,7 @@ def test_local_model_end_to_end_one_partition(tmp_path):
 def test_critic_validity_tells_a_local_judge_to_switch_to_ifd():
     """The check alone, on stored calibration scores: a local judge that scores every pair 1
     fails with advice naming the ifd critic; an IFD critic that separates the set passes."""
-    from synth_assets.defs.instructions import CriticValidityConfig, critic_validity
+    from synth_assets.defs.instructions.checks import CriticValidityConfig, critic_validity
     from synth_assets.instructions.calibration import calibration_set
     from synth_assets.instructions.datasets import InstructionSet
 

@@ -7,23 +7,30 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from synth_assets.defs.exports import export_assets
-from synth_assets.defs.images import image_assets, image_checks
-from synth_assets.defs.instructions import instruction_assets, instruction_checks
-from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.defs.llm_resource import LLMResource
-from synth_assets.defs.mix import mix_assets
-from synth_assets.defs.scorecards import scorecard_assets
-from synth_assets.defs.tabular import tabular_assets, tabular_checks
+from synth_assets.defs.publish.mix import tabular_mix
 from synth_assets.exports.writers import verify_manifest
 from synth_assets.metrics.row_distance import row_hashes
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle
-from synth_assets_tests.defs.helpers import step_failure_message
+from synth_assets_tests.defs.helpers import (
+    export_assets,
+    image_assets,
+    image_checks,
+    instruction_assets,
+    instruction_checks,
+    mix_assets,
+    output_resources,
+    recent_day,
+    scorecard_assets,
+    step_failure_message,
+    tabular_assets,
+    tabular_checks,
+)
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
-PARTITION = "2026-11-20"
+PARTITION = recent_day(3)
 LANES = [
     *tabular_assets,
     *tabular_checks,
@@ -51,7 +58,6 @@ def _keys(assets):
 
 @pytest.fixture
 def world(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNTH_ASSETS_OUTPUT_DIR", str(tmp_path / "out"))  # report and export defaults
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-publish")
     return tmp_path, DagsterInstance.ephemeral()
 
@@ -63,7 +69,7 @@ def _materialize(tmp_path, instance, llm, selection, partition=None, ops=None):
         partition_key=partition,
         instance=instance,
         raise_on_error=False,
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")), "llm": llm},
+        resources={**output_resources(tmp_path), "llm": llm},
         run_config={"ops": _ops_for(selection) if ops is None else ops},
     )
 
@@ -125,7 +131,7 @@ def test_publish_after_the_lanes_pass(world):
         .value
     )
     report = out / "reports" / f"validation_report_{PARTITION}.html"
-    assert report.exists() and "Instruction lane (2026-11-20)" in report.read_text()
+    assert report.exists() and f"Instruction lane ({PARTITION})" in report.read_text()
     combined = result.asset_materializations_for_node("scorecard__combined")[0].metadata
     assert "| tabular |" in combined["scorecard"].value
 
@@ -168,7 +174,7 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
     materialization; the gate then relies on the evaluation coming after it."""
     from dagster import AssetSelection, Definitions, asset, define_asset_job
 
-    from synth_assets.defs.instructions import daily_partitions
+    from synth_assets.defs.partitions import daily_partitions
     from synth_assets.tabular.split import TableSplit
 
     @asset(partitions_def=daily_partitions)
@@ -178,10 +184,10 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
 
     job = define_asset_job("one_day", selection=AssetSelection.all(), partitions_def=daily_partitions)
     project = Definitions(
-        assets=[*tabular_assets, mix_assets[0], daily_copy],
+        assets=[*tabular_assets, tabular_mix, daily_copy],
         asset_checks=tabular_checks,
         jobs=[job],
-        resources={"io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out"))},
+        resources=output_resources(tmp_path),
     )
     result = project.resolve_job_def("one_day").execute_in_process(
         partition_key=PARTITION, instance=DagsterInstance.ephemeral(), raise_on_error=False
@@ -194,7 +200,7 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
 @pytest.mark.slow
 def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
     tmp_path, instance = world
-    days = ["2026-11-18", "2026-11-19"]
+    days = [recent_day(5), recent_day(4)]
     with FakeAnthropicServer(responder=instruction_responder) as server:
         llm = _llm(server, tmp_path)
         for day in days:
@@ -206,7 +212,7 @@ def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
         instance=instance,
         raise_on_error=False,
         resources={
-            "io_manager": BundleIOManagerFactory(base_dir=str(tmp_path / "out")),
+            **output_resources(tmp_path),
             "llm": LLMResource(),
         },
         tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]},

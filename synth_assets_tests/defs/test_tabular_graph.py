@@ -5,18 +5,16 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, asset, build_op_context
 
-from synth_assets.defs.tabular import (
+from synth_assets.defs.tabular.checks import (
     DCRCheckConfig,
     TSTRCheckConfig,
     data_quality_check,
     dcr_check,
-    tabular_assets,
-    tabular_checks,
     tstr_check,
 )
 from synth_assets.storage import load_bundle
 from synth_assets.tabular.synthesizers import NO_FORMAL_GUARANTEE, SyntheticTable
-from synth_assets_tests.defs.helpers import check_evaluations, run_assets
+from synth_assets_tests.defs.helpers import check_evaluations, run_assets, tabular_assets, tabular_checks
 
 
 @asset

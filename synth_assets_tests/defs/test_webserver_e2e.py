@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from synth_assets_tests.defs.helpers import recent_day
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot
 from synth_assets_tests.servers.dagster_dev import DagsterDev
 
 LOCATION = {"repositoryLocationName": "synth_assets.definitions", "repositoryName": "__repository__"}
-DAY = "2026-11-20"
-BACKFILL_DAYS = ["2026-11-18", "2026-11-19"]
+DAY = recent_day(3)
+BACKFILL_DAYS = [recent_day(5), recent_day(4)]
 SMALL = {
     "execution": {"config": {"in_process": {}}},  # one process: the backfill runs use multiprocess
     "ops": {

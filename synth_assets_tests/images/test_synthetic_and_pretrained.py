@@ -11,7 +11,7 @@ from synth_assets.errors import InputDataError
 from synth_assets.images import pretrained
 from synth_assets.images.evaluation import evaluate_images
 from synth_assets.images.features import train_extractor
-from synth_assets.images.model import PRETRAINED, ImageModel
+from synth_assets.images.model import ImageModel, PretrainedImageModel
 from synth_assets.images.synthetic import SyntheticImages, image_grid
 from synth_assets.metrics.image import TooFewSamplesError, fid
 from synth_assets.storage import load_bundle, save_bundle
@@ -143,8 +143,7 @@ def tiny_pipeline(tmp_path_factory):
 def test_pretrained_pipeline_generates_in_the_real_format(tiny_pipeline, tmp_path):
     info = pretrained.describe_pipeline(tiny_pipeline)
     assert info["pipeline_class"] == "StableDiffusionPipeline" and "unet" in info["components"]
-    model = ImageModel(
-        PRETRAINED,
+    model: ImageModel = PretrainedImageModel(
         ["0", "1"],
         (1, 8, 8),
         info,
@@ -152,7 +151,7 @@ def test_pretrained_pipeline_generates_in_the_real_format(tiny_pipeline, tmp_pat
         prompts=pretrained.class_prompts(["0", "1"], "the digit {class_name}"),
     )
     save_bundle(tmp_path / "m", *model.to_bundle())
-    model = ImageModel.from_bundle(*load_bundle(tmp_path / "m"))  # only the pointer and prompts are stored
+    model = PretrainedImageModel.from_bundle(*load_bundle(tmp_path / "m"))  # only pointer and prompts
     assert not (tmp_path / "m" / "weights").exists() and model.prompts == ["the digit 0", "the digit 1"]
     images, seeds, sampler = model.generate(np.array([0, 1, 1]), steps=2, seed=4, batch_size=2)
     assert images.shape == (3, 1, 8, 8) and images.dtype == np.float32

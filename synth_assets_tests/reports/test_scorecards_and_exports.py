@@ -16,13 +16,16 @@ from synth_assets.exports.writers import (
     verify_manifest,
 )
 from synth_assets.images.evaluation import evaluate_images
+from synth_assets.images.rules import ImageRules
 from synth_assets.images.sources import load_digits_images, split_images
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.calibration import calibration_auc, calibration_set
 from synth_assets.instructions.datasets import InstructionSet, load_seed_topics
-from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l, self_bleu
+from synth_assets.instructions.diversity import distinct_n, self_bleu
+from synth_assets.instructions.rules import InstructionRules
 from synth_assets.metrics.fidelity import fidelity_report
 from synth_assets.metrics.privacy import dcr_report, membership_inference_auc
+from synth_assets.metrics.quality import run_quality_suite
 from synth_assets.metrics.row_distance import row_hashes
 from synth_assets.metrics.utility import tstr_report
 from synth_assets.mix.datasets import AnchoredMix, mix_images, mix_instructions, mix_tables
@@ -35,11 +38,44 @@ from synth_assets.reports.lanes import (
 )
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle, save_bundle
+from synth_assets.tabular.rules import TabularRules
+from synth_assets.verdicts import Verdict
+
+
+def tabular_verdicts(split, synthetic, rules=TabularRules()) -> dict[str, Verdict]:
+    """What the tabular checks would store (the scorecard reads them, it does not measure)."""
+    data = synthetic.data
+    tstr = tstr_report(data, split.train, split.holdout, split.target, split.task_type)
+    dcr = dcr_report(data, split.train, split.holdout, max_rows=10_000)
+    quality = run_quality_suite(data, split.train, len(data))
+    holdout = run_quality_suite(split.holdout, split.train, len(split.holdout))
+    verdicts = [
+        rules.tstr(tstr),
+        rules.dcr(dcr, synthetic.privacy_guarantee),
+        rules.data_quality(quality, holdout),
+    ]
+    return {v.check: Verdict.from_json(v.to_json()) for v in verdicts}  # as stored: 4 significant digits
 
 
 @pytest.fixture(scope="module")
 def tabular_card(breast_cancer_split, gaussian_copula_synth):
-    return tabular_scorecard(breast_cancer_split, gaussian_copula_synth)
+    verdicts = tabular_verdicts(breast_cancer_split, gaussian_copula_synth)
+    return tabular_scorecard(breast_cancer_split, gaussian_copula_synth, verdicts)
+
+
+def image_verdicts(split, synthetic, n=300) -> dict[str, Verdict]:
+    evaluation = evaluate_images(split, synthetic.images, synthetic.labels, n=n)
+    return {v.check: v for v in ImageRules().verdicts(evaluation)}
+
+
+def instruction_verdicts(critic) -> dict[str, Verdict]:
+    rules, kept = InstructionRules(), critic.kept["instruction"].tolist()
+    verdicts = [
+        rules.critic_validity(critic.calibration, "scripted"),
+        rules.pass_rate(len(critic.kept), len(critic.kept) + len(critic.rejects)),
+        rules.diversity(kept),
+    ]
+    return {v.check: v for v in verdicts}
 
 
 @pytest.fixture(scope="module")
@@ -90,20 +126,16 @@ def instruction_sets():
     return seeds, raw, evolved, critic
 
 
-def test_tabular_scorecard_values_are_the_metric_functions(
+def test_tabular_scorecard_shows_the_checks_verdicts_and_measures_the_rest(
     tabular_card, breast_cancer_split, gaussian_copula_synth
 ):
     split, data = breast_cancer_split, gaussian_copula_synth.data
+    verdicts = tabular_verdicts(split, gaussian_copula_synth)
     assert tabular_card.value("quality_score") == fidelity_report(split.train, data).overall
-    tstr = tstr_report(data, split.train, split.holdout, split.target, split.task_type)
-    assert (
-        tabular_card.value("tstr_ratio") == tstr.tstr_ratio
-        and tabular_card.value("trtr_roc_auc") == tstr.trtr_score
-    )
-    assert (
-        tabular_card.value("dcr_share")
-        == dcr_report(data, split.train, split.holdout, max_rows=10_000).dcr_share
-    )
+    assert tabular_card.value("tstr_ratio") == verdicts["tstr"].value
+    assert tabular_card.value("dcr_share") == verdicts["dcr"].value
+    row = next(m for m in tabular_card.metrics if m.name == "tstr_ratio")
+    assert row.threshold == ">= 0.9" and verdicts["tstr"].summary in row.meaning
     assert tabular_card.value("membership_inference_auc") == membership_inference_auc(
         data, split.train, split.holdout
     )
@@ -117,27 +149,47 @@ def test_a_copy_of_train_fails_the_privacy_rows(breast_cancer_split, gaussian_co
     copy = type(gaussian_copula_synth)(
         **{**gaussian_copula_synth.__dict__, "data": breast_cancer_split.train.copy()}
     )
-    card = tabular_scorecard(breast_cancer_split, copy)
+    card = tabular_scorecard(breast_cancer_split, copy, tabular_verdicts(breast_cancer_split, copy))
     failed = {m.name for m in card.metrics if m.passed is False}
-    assert {"exact_match_share", "membership_inference_auc"} <= failed and not card.passed
+    assert {"dcr_share", "membership_inference_auc"} <= failed and not card.passed
     assert card.value("membership_inference_auc") > 0.9
 
 
-def test_image_scorecard_values_are_the_evaluation(digits_like_synthetic):
+def test_a_stricter_threshold_fails_the_scorecard_row_with_that_threshold(
+    breast_cancer_split, gaussian_copula_synth
+):
+    verdicts = tabular_verdicts(
+        breast_cancer_split, gaussian_copula_synth, TabularRules(tstr_min_ratio=0.999)
+    )
+    card = tabular_scorecard(breast_cancer_split, gaussian_copula_synth, verdicts)
+    row = next(m for m in card.metrics if m.name == "tstr_ratio")
+    assert row.passed is False and row.threshold == ">= 0.999" and not card.passed
+
+
+def test_a_check_without_a_result_is_a_failed_row(breast_cancer_split, gaussian_copula_synth):
+    verdicts = tabular_verdicts(breast_cancer_split, gaussian_copula_synth)
+    del verdicts["dcr"]
+    card = tabular_scorecard(breast_cancer_split, gaussian_copula_synth, verdicts)
+    row = next(m for m in card.metrics if m.section == "privacy" and m.passed is False)
+    assert row.value == "not measured" and "no check result" in row.meaning and not card.passed
+
+
+def test_image_scorecard_shows_the_checks_verdicts(digits_like_synthetic):
     split, synthetic = digits_like_synthetic
-    card = image_scorecard(split, synthetic, n=300)
-    expected = evaluate_images(split, synthetic.images, synthetic.labels, n=300)
-    assert card.value("fid") == expected.fid and card.value("fid_baseline") == expected.fid_baseline
+    verdicts = image_verdicts(split, synthetic)
+    card = image_scorecard(split, synthetic, verdicts)
+    assert card.value("fid") == verdicts["fid"].value and card.value("kid") == verdicts["kid"].value
     assert (
-        card.value("recall") == expected.manifold.recall
-        and card.value("class_agreement") == expected.class_agreement
+        card.value("recall") == verdicts["prdc"].value
+        and card.value("coverage") == verdicts["prdc"].values["coverage"]
+        and card.value("class_agreement") == verdicts["class_agreement"].value
     )
     assert len(card.plots) == 2
 
 
 def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     seeds, raw, evolved, critic = instruction_sets
-    card = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20")
+    card = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20", instruction_verdicts(critic))
     assert [card.value(k) for k in ("generated", "filtered_out", "eliminated", "judged", "kept")] == [
         14,
         2,
@@ -147,9 +199,7 @@ def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     ]
     kept = critic.kept["instruction"].tolist()
     assert card.value("pass_rate") == 0.8 and card.value("distinct_2") == distinct_n(kept, 2)
-    assert card.value("mean_nn_rouge_l") == mean_nearest_rouge_l(kept) and card.value(
-        "self_bleu"
-    ) == self_bleu(kept)
+    assert card.value("self_bleu") == self_bleu(kept)
     # both topics the day asked about have a kept pair
     assert card.value("topic_coverage") == 1.0
     reasons = card.tables["Rejections by stage and reason"]
@@ -157,7 +207,7 @@ def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     # the critic's evidence: calibration AUC per corruption type, IFD histogram, examples
     by_type = card.tables["Critic calibration AUC by corruption type"].iloc[0]
     assert by_type["critic"] == "ifd" and by_type["swapped"] == 1.0 and by_type["echo"] == 0.0
-    assert card.value("calibration_auc_ifd") == pytest.approx(calibration_auc(critic.calibration)["overall"])
+    assert card.value("calibration_auc") == pytest.approx(calibration_auc(critic.calibration)["overall"])
     assert card.plots["IFD of kept and rejected pairs"].startswith(b"\x89PNG")
     best = card.tables["Kept pairs (best 5)"]
     assert len(best) == 5 and best["ifd"].tolist() == [0.97, 0.95, 0.9, 0.85, 0.8]
@@ -191,8 +241,8 @@ def test_html_report_is_self_contained_and_parses(tabular_card, digits_like_synt
     split, synthetic = digits_like_synthetic
     cards = [
         tabular_card,
-        image_scorecard(split, synthetic, n=300),
-        instruction_scorecard(*instruction_sets, "2026-11-20"),
+        image_scorecard(split, synthetic, image_verdicts(split, synthetic)),
+        instruction_scorecard(*instruction_sets, "2026-11-20", instruction_verdicts(instruction_sets[3])),
     ]
     html = render_html([combined_scorecard(cards), *cards])
     parser = _Collect()

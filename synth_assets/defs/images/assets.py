@@ -6,28 +6,19 @@ import time
 
 import numpy as np
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
     Config,
     MetadataValue,
     asset,
-    multi_asset_check,
 )
 from pydantic import Field
 
-from synth_assets import thresholds as T
 from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.images import diffusion, pretrained
-from synth_assets.images.evaluation import ImageThresholds, evaluate_images
-from synth_assets.images.features import require_extractor
-from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel
+from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel, PretrainedImageModel, TrainedImageModel
 from synth_assets.images.sources import ImageSplit, load_real_images, split_images
 from synth_assets.images.synthetic import SyntheticImages, image_grid
-from synth_assets.metrics.image import TooFewSamplesError
 from synth_assets.reports.scorecard import png_markdown
 
 GROUP = "images"
@@ -65,33 +56,6 @@ class SyntheticImagesConfig(Config):
     seed: int = Field(default=0, description="Image i uses noise seed seed * 1e6 + i.")
     guidance_scale: float | None = Field(default=None, description="pretrained: classifier-free guidance.")
     batch_size: int = Field(default=4, description="pretrained: prompts per pipeline call.")
-
-
-class ImageChecksConfig(Config):
-    feature_extractor: str = Field(
-        default="real-train-cnn",
-        description="Features for FID / KID / PRDC: 'real-train-cnn' (Inception is not available here).",
-    )
-    n: int = Field(
-        default=500, description="Images per side for FID, KID and PRDC (fixed; FID depends on n)."
-    )
-    fid_abs_threshold: float = Field(
-        default=T.FID_ABS_THRESHOLD, description="FID always accepted up to this value."
-    )
-    fid_baseline_multiplier: float = Field(
-        default=T.FID_BASELINE_MULTIPLIER,
-        description="FID accepted up to this multiple of the real-vs-real baseline.",
-    )
-    kid_z: float = Field(
-        default=T.KID_Z, description="kid warns above baseline + kid_z x the pooled subset std of both."
-    )
-    min_recall_ratio: float = Field(
-        default=T.MIN_RECALL_RATIO, description="prdc warns when recall or coverage < this x baseline."
-    )
-    min_class_agreement: float = Field(
-        default=T.MIN_CLASS_AGREEMENT, description="class_agreement warns below this share."
-    )
-    seed: int = 0
 
 
 def _grid_markdown(images: np.ndarray, labels: np.ndarray, n_classes: int, title: str) -> MetadataValue:
@@ -146,8 +110,8 @@ def image_model(
                     "prompts": MetadataValue.json(dict(zip(classes, prompts, strict=True))),
                 }
             )
-            return ImageModel(
-                PRETRAINED, classes, shape, info, pipeline_path=config.pipeline_path, prompts=prompts
+            return PretrainedImageModel(
+                classes, shape, info, pipeline_path=config.pipeline_path, prompts=prompts
             )
         settings = diffusion.TrainSettings(
             steps=config.steps,
@@ -169,7 +133,7 @@ def image_model(
         "final_loss": float(np.mean(losses[-50:])),
     }
     context.add_output_metadata({"mode": TRAINED, **info, "steps_per_s": round(settings.steps / seconds, 2)})
-    return ImageModel(TRAINED, classes, shape, info, unet=unet, scheduler=scheduler, losses=losses)
+    return TrainedImageModel(classes, shape, info, unet=unet, scheduler=scheduler, losses=losses)
 
 
 @asset(group_name=GROUP, kinds={"diffusers", "png"})
@@ -182,14 +146,14 @@ def synthetic_images(
         if config.per_class < 1 or config.steps < 1:
             raise ValueError(f"per_class and steps must be >= 1, got {config.per_class} and {config.steps}")
         labels = np.repeat(np.arange(len(image_model.class_names)), config.per_class)
-        extra = (
-            {}
-            if image_model.mode == TRAINED
-            else {"batch_size": config.batch_size, "guidance_scale": config.guidance_scale}
-        )
         started = time.perf_counter()
         images, seeds, sampler = image_model.generate(
-            labels, config.steps, config.seed, log=context.log.info, **extra
+            labels,
+            config.steps,
+            config.seed,
+            log=context.log.info,
+            batch_size=config.batch_size,
+            guidance_scale=config.guidance_scale,
         )
     seconds = time.perf_counter() - started
     context.log.info(f"generated {len(images)} images in {seconds:.1f} s with {sampler}")
@@ -209,109 +173,3 @@ def synthetic_images(
         }
     )
     return synthetic
-
-
-_CHECKS = ("fid", "kid", "prdc", "class_agreement")
-
-
-@multi_asset_check(
-    specs=[
-        AssetCheckSpec(
-            name,
-            asset="synthetic_images",
-            additional_deps=["real_images"],
-            blocking=name == "fid",
-            description=description,
-        )
-        for name, description in zip(
-            _CHECKS,
-            (
-                "Blocking: FID vs real holdout <= max(fid_abs_threshold, multiplier x real-vs-real FID).",
-                "Unbiased KID (cubic polynomial kernel) against the real holdout, beside its baseline.",
-                "Precision, recall, density, coverage (k-NN manifolds); low recall/coverage: mode collapse.",
-                "Share of images the real-trained classifier assigns to the class they were conditioned on.",
-            ),
-            strict=True,
-        )
-    ],
-    ins={"synthetic_images": AssetIn("synthetic_images"), "real_images": AssetIn("real_images")},
-)
-def image_fidelity_checks(
-    context, config: ImageChecksConfig, synthetic_images: SyntheticImages, real_images: ImageSplit
-):
-    """FID, KID, PRDC and class agreement from one feature extractor trained on real train."""
-    with settings_errors_are_final():
-        require_extractor(config.feature_extractor)
-    try:
-        result = evaluate_images(
-            real_images,
-            synthetic_images.images,
-            synthetic_images.labels,
-            n=config.n,
-            seed=config.seed,
-            log=context.log.info,
-        )
-    except (TooFewSamplesError, ValueError) as exc:
-        for name in _CHECKS:
-            yield AssetCheckResult(
-                check_name=name,
-                asset_key="synthetic_images",
-                passed=False,
-                severity=AssetCheckSeverity.ERROR if name == "fid" else AssetCheckSeverity.WARN,
-                metadata={"error": f"{type(exc).__name__}: {exc}"},
-            )
-        return
-    common = {"n": result.n, "feature_extractor": result.feature_extractor}
-    rules = ImageThresholds(
-        config.fid_abs_threshold, config.fid_baseline_multiplier, config.kid_z, config.min_recall_ratio
-    )
-    threshold = rules.fid(result)
-    yield AssetCheckResult(
-        check_name="fid",
-        asset_key="synthetic_images",
-        passed=result.fid <= threshold,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"fid": result.fid, "fid_baseline": result.fid_baseline, "threshold": threshold, **common},
-    )
-    kid_threshold = rules.kid(result)
-    yield AssetCheckResult(
-        check_name="kid",
-        asset_key="synthetic_images",
-        passed=result.kid <= kid_threshold,
-        severity=AssetCheckSeverity.WARN,
-        metadata={
-            "kid": result.kid,
-            "kid_baseline": result.kid_baseline,
-            "threshold": kid_threshold,
-            **common,
-        },
-    )
-    fake, real = result.manifold, result.manifold_baseline
-    yield AssetCheckResult(
-        check_name="prdc",
-        asset_key="synthetic_images",
-        passed=fake.recall >= rules.min_recall(result) and fake.coverage >= rules.min_coverage(result),
-        severity=AssetCheckSeverity.WARN,
-        metadata={
-            **{k: v for k, v in fake.__dict__.items()},
-            **{f"{k}_baseline": v for k, v in real.__dict__.items()},
-            "threshold": f"recall and coverage >= {config.min_recall_ratio} x baseline",
-            **common,
-        },
-    )
-    yield AssetCheckResult(
-        check_name="class_agreement",
-        asset_key="synthetic_images",
-        passed=result.class_agreement >= config.min_class_agreement,
-        severity=AssetCheckSeverity.WARN,
-        metadata={
-            "class_agreement": result.class_agreement,
-            "threshold": config.min_class_agreement,
-            "baseline": result.classifier_holdout_accuracy,
-            "classifier": result.feature_extractor,
-        },
-    )
-
-
-image_assets = [real_images, image_model, synthetic_images]
-image_checks = [image_fidelity_checks]

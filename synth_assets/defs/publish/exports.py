@@ -1,4 +1,4 @@
-"""export/<lane>: the anchored mixes in standard formats with a dataset card and SHA-256
+"""export/<lane>_export: the anchored mixes in standard formats with a dataset card and SHA-256
 manifest, written atomically under ``export_dir`` (default ``<output dir>/exports/<lane>``)."""
 
 from pathlib import Path
@@ -6,13 +6,15 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from synth_assets.defs.instructions import daily_partitions
-from synth_assets.defs.io_manager import default_output_dir
+from synth_assets.defs.locations import OutputLocation
+from synth_assets.defs.partitions import daily_partitions
 from synth_assets.exports.writers import CARD, MANIFEST, export_images, export_instructions, export_table
 from synth_assets.mix.datasets import AnchoredMix
 from synth_assets.reports.scorecard import Scorecard
 
 GROUP = "datasets"
+# lane -> the stem of its assets' names (tabular_mix, image_mix, instruction_scorecard, ...)
+LANE_NAMES = {"tabular": "tabular", "images": "image", "instructions": "instruction"}
 PREFIX = "export"
 
 HOW = {
@@ -40,9 +42,15 @@ class ExportConfig(Config):
 
 
 def _export(
-    context, config: ExportConfig, lane: str, writer, mix: AnchoredMix, card: Scorecard
+    context,
+    config: ExportConfig,
+    output: OutputLocation,
+    lane: str,
+    writer,
+    mix: AnchoredMix,
+    card: Scorecard,
 ) -> MaterializeResult:
-    default = Path(default_output_dir()) / "exports" / lane
+    default = output.path("exports", lane)
     if context.assets_def.partitions_def is not None:
         default = default / context.partition_key
     folder = Path(config.export_dir).expanduser() if config.export_dir else default
@@ -63,34 +71,52 @@ def _export(
 
 
 def _ins(lane: str) -> dict:
-    return {"mix": AssetIn(AssetKey(["anchored_mix", lane])), "card": AssetIn(AssetKey(["scorecard", lane]))}
+    return {
+        "mix": AssetIn(AssetKey(["anchored_mix", f"{LANE_NAMES[lane]}_mix"])),
+        "card": AssetIn(AssetKey(["scorecard", f"{LANE_NAMES[lane]}_scorecard"])),
+    }
 
 
-@asset(key_prefix=PREFIX, name="tabular", group_name=GROUP, ins=_ins("tabular"), kinds={"parquet", "csv"})
-def tabular_export(context: AssetExecutionContext, config: ExportConfig, mix: AnchoredMix, card: Scorecard):
+@asset(key_prefix=PREFIX, group_name=GROUP, ins=_ins("tabular"), kinds={"parquet", "csv"})
+def tabular_export(
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    output_location: OutputLocation,
+    mix: AnchoredMix,
+    card: Scorecard,
+):
     """data.parquet and data.csv with the source column, README.md (dataset card), SHA256SUMS."""
-    return _export(context, config, "tabular", export_table, mix, card)
+    return _export(context, config, output_location, "tabular", export_table, mix, card)
 
 
-@asset(key_prefix=PREFIX, name="images", group_name=GROUP, ins=_ins("images"), kinds={"png"})
-def image_export(context: AssetExecutionContext, config: ExportConfig, mix: AnchoredMix, card: Scorecard):
+@asset(key_prefix=PREFIX, group_name=GROUP, ins=_ins("images"), kinds={"png"})
+def image_export(
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    output_location: OutputLocation,
+    mix: AnchoredMix,
+    card: Scorecard,
+):
     """images/<class>/*.png and manifest.csv, README.md (dataset card), SHA256SUMS."""
-    return _export(context, config, "images", export_images, mix, card)
+    return _export(context, config, output_location, "images", export_images, mix, card)
 
 
 @asset(
     key_prefix=PREFIX,
-    name="instructions",
     group_name=GROUP,
     ins=_ins("instructions"),
     partitions_def=daily_partitions,
     kinds={"json"},
 )
 def instruction_export(
-    context: AssetExecutionContext, config: ExportConfig, mix: AnchoredMix, card: Scorecard
+    context: AssetExecutionContext,
+    config: ExportConfig,
+    output_location: OutputLocation,
+    mix: AnchoredMix,
+    card: Scorecard,
 ):
     """messages.jsonl (chat format) and alpaca.jsonl, README.md (dataset card), SHA256SUMS."""
-    return _export(context, config, "instructions", export_instructions, mix, card)
+    return _export(context, config, output_location, "instructions", export_instructions, mix, card)
 
 
 export_assets = [tabular_export, image_export, instruction_export]

@@ -1,11 +1,11 @@
-"""anchored_mix/<lane>: synthetic data that passed its gate plus a real anchor (>= 5 %)."""
+"""anchored_mix/<lane>_mix: synthetic data that passed its gate plus a real anchor (>= 5 %)."""
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataValue, asset
 from pydantic import Field
 
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.gates import require_passed_gate
-from synth_assets.defs.instructions import daily_partitions
+from synth_assets.defs.partitions import daily_partitions
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
@@ -46,7 +46,7 @@ def _report(context, mix: AnchoredMix) -> None:
     )
 
 
-@asset(key_prefix=PREFIX, name="tabular", group_name=GROUP, kinds={"pandas"})
+@asset(key_prefix=PREFIX, group_name=GROUP, kinds={"pandas"})
 def tabular_mix(
     context: AssetExecutionContext, config: MixConfig, real_table: TableSplit, tabular_synth: SyntheticTable
 ) -> AnchoredMix:
@@ -68,7 +68,7 @@ def tabular_mix(
     return mix
 
 
-@asset(key_prefix=PREFIX, name="images", group_name=GROUP, kinds={"numpy"})
+@asset(key_prefix=PREFIX, group_name=GROUP, kinds={"numpy"})
 def image_mix(
     context: AssetExecutionContext,
     config: MixConfig,
@@ -99,7 +99,6 @@ def image_mix(
 
 @asset(
     key_prefix=PREFIX,
-    name="instructions",
     group_name=GROUP,
     partitions_def=daily_partitions,
     kinds={"pandas"},

@@ -1,47 +1,30 @@
 """Instruction lane: seed_corpus + seed_topics -> raw_instructions -> evolved_instructions ->
 critic_filtered_instructions, daily partitioned (the partition key seeds all randomness)."""
 
-import datetime as dt
-import warnings
-
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
     AssetExecutionContext,
     Backoff,
     Config,
-    DailyPartitionsDefinition,
     MetadataValue,
     RetryPolicy,
     asset,
-    asset_check,
 )
 from pydantic import Field
 
-from synth_assets import thresholds as T
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
+from synth_assets.defs.partitions import daily_partitions, partition_seed
 from synth_assets.instructions import evol, judging, pipeline
 from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_auc, calibration_set
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics, load_seed_topics
-from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
 from synth_assets.instructions.generation import TECHNIQUES
-
-# Checks on a partitioned asset take its partitions_def; Dagster 1.13 flags that as preview.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 GROUP = "instructions"
 LLM_POOL = "llm"
-daily_partitions = DailyPartitionsDefinition(start_date="2026-01-01")
 # Requests are retried inside the client; this covers a step that dies (OOM, lost worker).
 # Responses are cached, so a retried step pays only for what it had not received.
 llm_retry = RetryPolicy(max_retries=1, delay=10, backoff=Backoff.EXPONENTIAL)
-
-
-def partition_seed(partition_key: str) -> int:
-    """2026-11-20 -> 20261120: every random choice of a partition derives from its date."""
-    return int(dt.date.fromisoformat(partition_key).strftime("%Y%m%d"))
 
 
 def _usage_metadata(client, usage, parse_failures: int = 0) -> dict:
@@ -357,154 +340,3 @@ def critic_filtered_instructions(
         }
     )
     return InstructionSet(out.kept, out.rejects, meta, calibration=out.calibration)
-
-
-class CriticValidityConfig(Config):
-    min_auc: float = Field(
-        default=T.CRITIC_MIN_CALIBRATION_AUC,
-        description="Least calibration ROC AUC (good pairs vs corrupted copies) of every critic in use.",
-    )
-
-
-def _switch_advice(name: str, backend: str) -> str:
-    if name == "llm_judge" and backend == "local":
-        return (
-            "a small local model cannot judge 1-5: use critic 'ifd' on the local backend, or a larger "
-            "model (backend anthropic or openai_compatible) for llm_judge"
-        )
-    if name == "llm_judge":
-        return "use a larger judge model, or critic 'ifd' on a backend with token log-probabilities"
-    return "use a larger scoring model (llm.model), or critic 'llm_judge' with a capable remote model"
-
-
-@asset_check(
-    asset=critic_filtered_instructions,
-    name="critic_validity",
-    blocking=True,
-    partitions_def=daily_partitions,
-)
-def critic_validity(
-    config: CriticValidityConfig, critic_filtered_instructions: InstructionSet
-) -> AssetCheckResult:
-    """Every critic in use must tell the calibration set's good pairs from corrupted copies
-    (swapped, truncated, echoed, refused, off-topic, wrong number) with ROC AUC >= ``min_auc``."""
-    scored = critic_filtered_instructions.calibration
-    if scored is None or scored.empty:
-        return AssetCheckResult(
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"error": "the critic was not calibrated (calibrate: false)", "min_auc": config.min_auc},
-            description="not calibrated: the critic's judgement is unproven (set calibrate: true)",
-        )
-    kept = critic_filtered_instructions.kept
-    judged = [kept, critic_filtered_instructions.rejects]
-    backend = next(
-        (f["backend"].dropna().iloc[0] for f in judged if "backend" in f and f["backend"].notna().any()), ""
-    )
-    metadata, failures = {"min_auc": config.min_auc}, []
-    for name, group in scored.groupby("critic", sort=False):
-        auc = calibration_auc(group)
-        metadata[f"auc_{name}"] = MetadataValue.float(round(auc["overall"], 4))
-        metadata[f"auc_{name}_by_corruption"] = MetadataValue.json(
-            {k: round(v, 4) for k, v in auc["by_corruption"].items()}
-        )
-        if not auc["overall"] >= config.min_auc:
-            failures.append(
-                f"{name} AUC {auc['overall']:.3f} < {config.min_auc}: {_switch_advice(name, backend)}"
-            )
-    metadata["n_calibration_pairs"] = int(scored["id"].nunique())
-    summary = ", ".join(
-        f"{k[4:]} {v.value:.3f}" for k, v in metadata.items() if k.startswith("auc_") and "by" not in k
-    )
-    return AssetCheckResult(
-        passed=not failures,
-        severity=AssetCheckSeverity.ERROR,
-        metadata=metadata,
-        description="; ".join(failures) if failures else f"calibration AUC {summary} >= {config.min_auc}",
-    )
-
-
-class PassRateConfig(Config):
-    min_pass_rate: float = Field(
-        default=T.CRITIC_MIN_PASS_RATE, description="Least share of judged pairs the critic keeps."
-    )
-
-
-@asset_check(
-    asset=critic_filtered_instructions,
-    name="critic_pass_rate",
-    blocking=True,
-    partitions_def=daily_partitions,
-)
-def critic_pass_rate(
-    config: PassRateConfig, critic_filtered_instructions: InstructionSet
-) -> AssetCheckResult:
-    """Share of judged pairs kept by the critic must reach ``min_pass_rate``."""
-    n_kept = len(critic_filtered_instructions.kept)
-    n_judged = n_kept + len(critic_filtered_instructions.rejects)
-    if n_judged == 0:
-        return AssetCheckResult(
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={"error": "no pairs reached the critic", "threshold": config.min_pass_rate},
-        )
-    rate = n_kept / n_judged
-    return AssetCheckResult(
-        passed=rate >= config.min_pass_rate,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "pass_rate": rate,
-            "threshold": config.min_pass_rate,
-            "n_kept": n_kept,
-            "n_judged": n_judged,
-        },
-    )
-
-
-class DiversityConfig(Config):
-    min_distinct_2: float = Field(
-        default=T.MIN_DISTINCT_2, description="Least distinct-2 of the kept instructions."
-    )
-    max_mean_nn_rouge_l: float = Field(
-        default=T.MAX_MEAN_NN_ROUGE_L, description="Most mean nearest-neighbour ROUGE-L."
-    )
-
-
-@asset_check(
-    asset=critic_filtered_instructions, name="diversity", blocking=True, partitions_def=daily_partitions
-)
-def diversity(config: DiversityConfig, critic_filtered_instructions: InstructionSet) -> AssetCheckResult:
-    """Diversity floor of the kept instructions: distinct-2 at least ``min_distinct_2`` and mean
-    nearest-neighbour ROUGE-L at most ``max_mean_nn_rouge_l``."""
-    instructions = critic_filtered_instructions.kept["instruction"].tolist()
-    thresholds = {"min_distinct_2": config.min_distinct_2, "max_mean_nn_rouge_l": config.max_mean_nn_rouge_l}
-    if len(instructions) < 2:
-        return AssetCheckResult(
-            passed=False,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "error": f"{len(instructions)} kept instruction(s); diversity needs at least 2",
-                **thresholds,
-            },
-        )
-    d2, rouge = distinct_n(instructions, 2), mean_nearest_rouge_l(instructions)
-    return AssetCheckResult(
-        passed=d2 >= config.min_distinct_2 and rouge <= config.max_mean_nn_rouge_l,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={
-            "distinct_2": d2,
-            "mean_nn_rouge_l": rouge,
-            "n_instructions": len(instructions),
-            **thresholds,
-        },
-    )
-
-
-instruction_assets = [
-    seed_corpus,
-    seed_topics,
-    raw_instructions,
-    evolved_instructions,
-    critic_filtered_instructions,
-]
-instruction_checks = [critic_validity, critic_pass_rate, diversity]

@@ -1,6 +1,7 @@
-"""Validation scorecards per lane and combined, in the asset metadata (markdown tables with
-plots) and as one self-contained HTML report. Scorecards read the stored lane outputs whether
-or not their gates passed: a failing lane's scorecard is the place to see why."""
+"""Validation scorecards per lane and combined, in the asset metadata and as one self-contained
+HTML report. Scorecards read the stored lane outputs whether or not their gates passed (a
+failing lane's scorecard is the place to see why) and the latest check results from the
+instance: a gated metric is measured once, by its check, and shown here as the check judged it."""
 
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets.defs.check_results import latest_check_records
 from synth_assets.defs.failures import settings_errors_are_final
-from synth_assets.defs.instructions import daily_partitions
-from synth_assets.defs.io_manager import default_output_dir
+from synth_assets.defs.gates import check_keys
+from synth_assets.defs.locations import OutputLocation
+from synth_assets.defs.partitions import daily_partitions
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import SeedTopics
@@ -50,15 +53,19 @@ class CollapseConfig(Config):
     seed: int = 0
 
 
-class ImageScorecardConfig(Config):
-    n: int = Field(default=500, description="Images per side for FID, KID and PRDC.")
-    seed: int = 0
-
-
 class ReportConfig(Config):
     report_dir: str | None = Field(
         default=None, description="Folder for the HTML report; default <output dir>/reports."
     )
+
+
+def _verdicts(context, asset: str, partition_key: str | None = None) -> dict:
+    """The latest verdict of every check on ``asset`` (for the partition), from the instance."""
+    records = latest_check_records(context.instance, check_keys(AssetKey(asset)), partition_key)
+    for name, record in records.items():
+        if not record.evaluated_latest:
+            context.log.warning(f"{asset} check '{name}': {record.verdict.summary}")
+    return {name: record.verdict for name, record in records.items()}
 
 
 def _publish(context, card: Scorecard) -> Scorecard:
@@ -105,7 +112,7 @@ def collapse_curve_asset(
 
 @asset(
     key_prefix=PREFIX,
-    name="tabular",
+    name="tabular_scorecard",
     group_name=GROUP,
     ins={"collapse": AssetIn("collapse_curve")},
     kinds={"sdmetrics"},
@@ -118,26 +125,26 @@ def tabular_scorecard_asset(
 ) -> Scorecard:
     """Fidelity (SDMetrics quality), utility (TSTR vs TRTR), privacy (DCR, exact matches, NNDR,
     membership inference, formal guarantee) and the collapse curve."""
-    return _publish(context, tabular_scorecard(real_table, tabular_synth, collapse, log=context.log.info))
+    card = tabular_scorecard(
+        real_table, tabular_synth, _verdicts(context, "tabular_synth"), collapse, log=context.log.info
+    )
+    return _publish(context, card)
 
 
-@asset(key_prefix=PREFIX, name="images", group_name=GROUP)
+@asset(key_prefix=PREFIX, name="image_scorecard", group_name=GROUP)
 def image_scorecard_asset(
-    context: AssetExecutionContext,
-    config: ImageScorecardConfig,
-    real_images: ImageSplit,
-    synthetic_images: SyntheticImages,
+    context: AssetExecutionContext, real_images: ImageSplit, synthetic_images: SyntheticImages
 ) -> Scorecard:
     """FID beside its real-vs-real baseline, KID, precision / recall / density / coverage and
-    class agreement, with real and synthetic image grids."""
-    with settings_errors_are_final():
-        card = image_scorecard(real_images, synthetic_images, config.n, config.seed, context.log.info)
-    return _publish(context, card)
+    class agreement as the image checks measured them, with real and synthetic image grids."""
+    return _publish(
+        context, image_scorecard(real_images, synthetic_images, _verdicts(context, "synthetic_images"))
+    )
 
 
 @asset(
     key_prefix=PREFIX,
-    name="instructions",
+    name="instruction_scorecard",
     group_name=GROUP,
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),  # cheap: a backfill scores its whole range in one run
@@ -154,7 +161,12 @@ def instruction_scorecard_asset(
     keys = context.partition_keys
     if len(keys) == 1:
         card = instruction_scorecard(
-            seed_topics, raw_instructions, evolved_instructions, critic_filtered_instructions, keys[0]
+            seed_topics,
+            raw_instructions,
+            evolved_instructions,
+            critic_filtered_instructions,
+            keys[0],
+            _verdicts(context, "critic_filtered_instructions", keys[0]),
         )
         return _publish(context, card)
     stages = {
@@ -173,6 +185,7 @@ def instruction_scorecard_asset(
             evolved_instructions[day],
             critic_filtered_instructions[day],
             day,
+            _verdicts(context, "critic_filtered_instructions", day),
         )
         for day in keys
     }
@@ -196,14 +209,15 @@ def instruction_scorecard_asset(
     group_name=GROUP,
     partitions_def=daily_partitions,
     ins={
-        "tabular": AssetIn(AssetKey([PREFIX, "tabular"])),
-        "images": AssetIn(AssetKey([PREFIX, "images"])),
-        "instructions": AssetIn(AssetKey([PREFIX, "instructions"])),
+        "tabular": AssetIn(AssetKey([PREFIX, "tabular_scorecard"])),
+        "images": AssetIn(AssetKey([PREFIX, "image_scorecard"])),
+        "instructions": AssetIn(AssetKey([PREFIX, "instruction_scorecard"])),
     },
 )
 def combined_scorecard_asset(
     context: AssetExecutionContext,
     config: ReportConfig,
+    output_location: OutputLocation,
     tabular: Scorecard,
     images: Scorecard,
     instructions: Scorecard,
@@ -211,7 +225,7 @@ def combined_scorecard_asset(
     """Every lane's verdict in one table, and the self-contained HTML report with all scorecards."""
     lanes = [tabular, images, instructions]
     card = combined_scorecard(lanes)
-    folder = Path(config.report_dir or Path(default_output_dir()) / "reports").expanduser()
+    folder = Path(config.report_dir).expanduser() if config.report_dir else output_location.path("reports")
     path = folder / f"validation_report_{context.partition_key}.html"
     atomic_write_text(path, render_html([card, *lanes]))
     context.log.info(f"HTML report written to {path}")

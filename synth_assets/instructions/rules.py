@@ -1,0 +1,115 @@
+"""The instruction lane's pass rules, in one object: the checks fill it from their config and
+turn measurements into verdicts (docs/metrics.md, "Critic calibration AUC", "Critic pass rate",
+"Diversity (text)")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from synth_assets.instructions.calibration import calibration_auc
+from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
+from synth_assets.verdicts import Verdict, fmt, not_measured
+
+
+def switch_advice(critic: str, backend: str) -> str:
+    """What to use instead of a critic that failed calibration."""
+    if critic == "llm_judge" and backend == "local":
+        return (
+            "a small local model cannot judge 1-5: use critic 'ifd' on the local backend, or a larger "
+            "model (backend anthropic or openai_compatible) for llm_judge"
+        )
+    if critic == "llm_judge":
+        return "use a larger judge model, or critic 'ifd' on a backend with token log-probabilities"
+    return "use a larger scoring model (llm.model), or critic 'llm_judge' with a capable remote model"
+
+
+@dataclass(frozen=True)
+class InstructionRules:
+    min_calibration_auc: float = 0.80  # good vs corrupted calibration pairs
+    min_pass_rate: float = 0.10  # share of judged pairs the critic keeps
+    min_distinct_2: float = 0.30
+    max_mean_nn_rouge_l: float = 0.70
+
+    def critic_validity(self, calibration: pd.DataFrame | None, backend: str = "") -> Verdict:
+        """Every critic in use must separate the calibration set's good pairs from corrupted copies."""
+        threshold = f">= {self.min_calibration_auc:g}"
+        if calibration is None or calibration.empty:
+            return not_measured(
+                "critic_validity",
+                "calibration_auc",
+                threshold,
+                "the critic was not calibrated (calibrate: false), so its judgement is unproven",
+            )
+        aucs, failures, details = {}, [], {}
+        for name, group in calibration.groupby("critic", sort=False):
+            auc = calibration_auc(group)
+            aucs[name] = auc["overall"]
+            details[name] = {
+                "by_corruption": auc["by_corruption"],
+                "n_good": auc["n_good"],
+                "n_corrupted": auc["n_corrupted"],
+            }
+            if not auc["overall"] >= self.min_calibration_auc:
+                failures.append(
+                    f"{name} AUC {fmt(auc['overall'])} < {self.min_calibration_auc:g}: "
+                    f"{switch_advice(name, backend)}"
+                )
+        shown = ", ".join(f"{name} {fmt(auc)}" for name, auc in aucs.items())
+        n_pairs = int(calibration["id"].nunique()) if "id" in calibration else len(calibration)
+        return Verdict(
+            "critic_validity",
+            not failures,
+            "calibration_auc",
+            min(aucs.values()),
+            threshold,
+            "; ".join(failures)
+            if failures
+            else f"calibration AUC {shown} >= {self.min_calibration_auc:g} on {n_pairs} pairs",
+            values={f"auc_{name}": auc for name, auc in aucs.items()},
+            settings={"n_calibration_pairs": n_pairs, "backend": backend or "unknown"},
+            details=details,
+        )
+
+    def pass_rate(self, n_kept: int, n_judged: int) -> Verdict:
+        threshold = f">= {self.min_pass_rate:g}"
+        if n_judged == 0:
+            return not_measured("critic_pass_rate", "pass_rate", threshold, "no pairs reached the critic")
+        rate = n_kept / n_judged
+        passed = rate >= self.min_pass_rate
+        return Verdict(
+            "critic_pass_rate",
+            passed,
+            "pass_rate",
+            rate,
+            threshold,
+            f"pass rate {fmt(rate)} {'>=' if passed else '<'} {self.min_pass_rate:g}: "
+            f"{n_kept} of {n_judged} judged pairs kept",
+            settings={"n_kept": n_kept, "n_judged": n_judged},
+        )
+
+    def diversity(self, instructions: list[str]) -> Verdict:
+        threshold = f"distinct_2 >= {self.min_distinct_2:g}, mean_nn_rouge_l <= {self.max_mean_nn_rouge_l:g}"
+        if len(instructions) < 2:
+            return not_measured(
+                "diversity",
+                "distinct_2",
+                threshold,
+                f"{len(instructions)} kept instruction(s); diversity needs at least 2",
+                n_instructions=len(instructions),
+            )
+        d2, rouge = distinct_n(instructions, 2), mean_nearest_rouge_l(instructions)
+        d2_ok, rouge_ok = d2 >= self.min_distinct_2, rouge <= self.max_mean_nn_rouge_l
+        return Verdict(
+            "diversity",
+            d2_ok and rouge_ok,
+            "distinct_2",
+            d2,
+            threshold,
+            f"distinct-2 {fmt(d2)} {'>=' if d2_ok else '<'} {self.min_distinct_2:g}, mean nearest ROUGE-L "
+            f"{fmt(rouge)} {'<=' if rouge_ok else '>'} {self.max_mean_nn_rouge_l:g} over "
+            f"{len(instructions)} kept instructions",
+            values={"mean_nn_rouge_l": rouge},
+            settings={"n_instructions": len(instructions)},
+        )
