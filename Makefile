@@ -24,8 +24,10 @@ setup: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
 # the instruction lane is daily partitioned: by default it runs yesterday's (UTC) partition
 PARTITION ?= $(shell date -u -d yesterday +%F)
+# `dg launch` runs a job of this dg project ([tool.dg] in pyproject.toml) against $DAGSTER_HOME;
 # steps fork from a server with the slow imports done (deploy/forkserver_steps.yaml)
-DAGSTER_JOB := $(BIN)/dagster job execute -m synth_assets.definitions -c deploy/forkserver_steps.yaml
+DG := $(BIN)/dg
+LAUNCH := $(DG) launch --config deploy/forkserver_steps.yaml
 
 # Every lane, then publish (scorecards, mixes, exports) even when a lane's gate failed: the
 # scorecards show why, and the mixes refuse gated-out data themselves. Exits non-zero if any
@@ -35,18 +37,17 @@ run: setup
 		$(MAKE) --no-print-directory $$target || status=1; done; exit $$status
 
 run-tabular: setup
-	$(DAGSTER_JOB) -j tabular_lane $(if $(TABULAR_CONFIG),-c $(TABULAR_CONFIG))
+	$(LAUNCH) --job tabular_lane $(if $(TABULAR_CONFIG),--config $(TABULAR_CONFIG))
 
 run-images: setup
-	$(DAGSTER_JOB) -j image_lane $(if $(IMAGES_CONFIG),-c $(IMAGES_CONFIG))
+	$(LAUNCH) --job image_lane $(if $(IMAGES_CONFIG),--config $(IMAGES_CONFIG))
 
 run-instructions: setup
-	$(DAGSTER_JOB) -j instruction_lane --tags '{"dagster/partition": "$(PARTITION)"}' \
-		$(if $(INSTRUCTIONS_CONFIG),-c $(INSTRUCTIONS_CONFIG))
+	$(LAUNCH) --job instruction_lane --partition $(PARTITION) \
+		$(if $(INSTRUCTIONS_CONFIG),--config $(INSTRUCTIONS_CONFIG))
 
 run-publish: setup
-	$(DAGSTER_JOB) -j publish --tags '{"dagster/partition": "$(PARTITION)"}' \
-		$(if $(PUBLISH_CONFIG),-c $(PUBLISH_CONFIG))
+	$(LAUNCH) --job publish --partition $(PARTITION) $(if $(PUBLISH_CONFIG),--config $(PUBLISH_CONFIG))
 
 # Debian packages the real-server tests start (PostgreSQL, headless Chromium + chromedriver);
 # installed with apt when missing (as root, or through sudo).
@@ -61,8 +62,9 @@ endif
 test: setup system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# the UI and the daemon (schedules, sensors); `dagster dev -w workspace.yaml` still works
 dev: setup
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(DG) dev -h 127.0.0.1 -p 3000
 
 bench: setup
 	$(BIN)/python bench/dcr.py

@@ -44,7 +44,8 @@ def fmt(value: Any) -> str:
         return str(value)
     if isinstance(value, int):
         return str(value)
-    return f"{round_sig(value):.{SIGNIFICANT_DIGITS}g}"
+    shown = f"{round_sig(value):#.{SIGNIFICANT_DIGITS}g}"  # 0.5 -> 0.5000: the digits are significant
+    return shown if "e" not in shown else f"{value:,.0f}" if abs(value) >= 1 else f"{value:.2e}"
 
 
 @dataclass(frozen=True)

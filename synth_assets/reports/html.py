@@ -108,7 +108,11 @@ def render_html(cards: list[Scorecard], title: str = "synth_assets validation re
         entries = (
             [("metrics", name, a) for name, a, _ in metric_groups]
             + [("table", c, a) for c, a, _ in tables]
-            + ([("notes", f"{len(card.notes)} note{'s' * (len(card.notes) != 1)}", notes_id)] if card.notes else [])
+            + (
+                [("notes", f"{len(card.notes)} note{'s' * (len(card.notes) != 1)}", notes_id)]
+                if card.notes
+                else []
+            )
             + [("figure", c, a) for c, a, _ in figures]
         )
         view.append(

@@ -1,6 +1,6 @@
-"""The README's run command path: `dagster job execute -j tabular_lane` in a subprocess on a real
-SQLite instance (multiprocess executor), then the run, materializations and check results are
-read back from that instance, as the UI would show them."""
+"""The README's run command path: `dg launch --job tabular_lane` (what `make run-tabular` runs)
+in a subprocess on a real SQLite instance (multiprocess executor), then the run, its tags, the
+materializations and check results are read back from that instance, as the UI would show them."""
 
 import os
 import shutil
@@ -20,17 +20,16 @@ def test_tabular_lane_job_from_the_cli(tmp_path):
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, "DAGSTER_HOME": str(home), "SYNTH_ASSETS_OUTPUT_DIR": str(tmp_path / "out")}
+    venv = Path(sys.executable).parents[1]
+    env |= {"VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}:{env['PATH']}"}
     done = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "dagster",
-            "job",
-            "execute",
-            "-m",
-            "synth_assets.definitions",
-            "-j",
+            str(venv / "bin" / "dg"),
+            "launch",
+            "--job",
             "tabular_lane",
+            "--config",
+            "deploy/forkserver_steps.yaml",
         ],
         cwd=ROOT,
         env=env,
@@ -44,6 +43,12 @@ def test_tabular_lane_job_from_the_cli(tmp_path):
     with DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].status == DagsterRunStatus.SUCCESS
+        # tagged while it ran, so runs with different settings tell apart in the run list
+        tags = instance.get_run_by_id(runs[0].run_id).tags
+        assert (
+            tags["synth_assets/data_source"] == "breast_cancer"
+            and tags["synth_assets/synthesizer"] == "gaussian_copula"
+        )
         for key in ("real_table", "tabular_synth"):
             assert instance.get_latest_materialization_event(AssetKey(key)) is not None
         for name in ("tstr", "dcr", "data_quality"):

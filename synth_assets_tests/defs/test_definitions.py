@@ -1,7 +1,9 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey, Definitions
 
 from synth_assets_tests.defs.helpers import PROJECT as defs
@@ -58,17 +60,17 @@ def test_publish_job_covers_mixes_scorecards_and_exports():
     graph = defs.resolve_asset_graph()
     publish = defs.resolve_job_def("publish")
     assert publish.partitions_def is not None
-    for lane in ("tabular", "images", "instructions"):
-        mix = graph.get(AssetKey(["anchored_mix", lane]))
-        export = graph.get(AssetKey(["export", lane]))
-        assert AssetKey(["anchored_mix", lane]) in export.parent_keys
-        assert AssetKey(["scorecard", lane]) in export.parent_keys
+    for lane in ("tabular", "image", "instruction"):
+        mix = graph.get(AssetKey(["anchored_mix", f"{lane}_mix"]))
+        export = graph.get(AssetKey(["export", f"{lane}_export"]))
+        assert AssetKey(["anchored_mix", f"{lane}_mix"]) in export.parent_keys
+        assert AssetKey(["scorecard", f"{lane}_scorecard"]) in export.parent_keys
         assert mix.parent_keys  # fed by its lane
     combined = graph.get(AssetKey(["scorecard", "combined"]))
     assert combined.parent_keys == {
-        AssetKey(["scorecard", lane]) for lane in ("tabular", "images", "instructions")
+        AssetKey(["scorecard", f"{lane}_scorecard"]) for lane in ("tabular", "image", "instruction")
     }
-    assert AssetKey("collapse_curve") in graph.get(AssetKey(["scorecard", "tabular"])).parent_keys
+    assert AssetKey("collapse_curve") in graph.get(AssetKey(["scorecard", "tabular_scorecard"])).parent_keys
 
 
 def test_dagster_cli_validates_the_project():
@@ -81,3 +83,38 @@ def test_dagster_cli_validates_the_project():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_asset_keys_have_unique_last_segments():
+    """The lineage graph labels nodes by the last segment: two equal ones look like one asset."""
+    names = [key.path[-1] for key in defs.resolve_asset_graph().get_all_asset_keys()]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_no_module_under_defs_reads_the_environment():
+    """Wiring takes its settings from resources built from EnvVar, so tests and deployments set
+    them in one place."""
+    defs_dir = ROOT / "synth_assets" / "defs"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in defs_dir.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "os.environ" in line or "os.getenv" in line
+    ]
+    assert list(defs_dir.rglob("*.py")) and offenders == []
+
+
+@pytest.mark.slow
+def test_dg_check_defs_passes():
+    dg = Path(sys.executable).with_name("dg")
+    result = subprocess.run(
+        [str(dg), "check", "defs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parents[1])},
+    )
+    assert (
+        result.returncode == 0 and "All definitions loaded successfully" in result.stdout + result.stderr
+    ), result.stdout[-2000:] + result.stderr[-2000:]

@@ -41,10 +41,15 @@ def test_small_trained_lane_writes_pngs_manifest_and_all_checks(tmp_path):
     checks = check_evaluations(result)
     assert set(checks) == {"fid", "kid", "prdc", "class_agreement"}
     fid = checks["fid"].metadata
-    assert {"fid", "fid_baseline", "threshold", "n", "feature_extractor"} <= set(fid)
-    assert fid["n"].value == 150 and fid["feature_extractor"].value == "real-train-cnn-v1"
-    assert fid["threshold"].value == pytest.approx(max(10.0, 2 * fid["fid_baseline"].value))
-    assert checks["fid"].passed == (fid["fid"].value <= fid["threshold"].value)
+    assert list(fid)[:3] == ["verdict", "fid", "fid_baseline"]
+    measured = fid["measurement"].value
+    assert (
+        measured["settings"]["n"] == 150 and measured["settings"]["feature_extractor"] == "real-train-cnn-v1"
+    )
+    limit = float(measured["threshold"].removeprefix("<= "))
+    assert limit == pytest.approx(max(10.0, 2 * fid["fid_baseline"].value), rel=1e-3)
+    assert checks["fid"].passed == (fid["fid"].value <= limit)
+    assert "n 150" in fid["settings"].value and checks["fid"].description.startswith("FID ")
     assert result.success == checks["fid"].passed  # only fid blocks
     materialized = {
         e.asset_key.to_user_string(): e.materialization.metadata
@@ -71,7 +76,8 @@ def test_noise_fails_fid_and_stops_downstream(tmp_path):
     assert not result.success
     checks = check_evaluations(result)
     fid = checks["fid"].metadata
-    assert checks["fid"].passed is False and fid["fid"].value > 10 * fid["threshold"].value
+    limit = float(fid["measurement"].value["threshold"].removeprefix("<= "))
+    assert checks["fid"].passed is False and fid["fid"].value > 10 * limit
     assert checks["class_agreement"].passed is False and checks["prdc"].passed is False
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert materialized == {AssetKey("real_images"), AssetKey("synthetic_images")}  # stored, not passed on

@@ -161,7 +161,7 @@ def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):
     evaluation = next(e for e in result.get_asset_check_evaluations() if e.check_name == "critic_validity")
     assert not evaluation.passed
     assert evaluation.metadata["auc_llm_judge"].value == pytest.approx(0.5)
-    assert "llm_judge AUC 0.500 < 0.8" in evaluation.description
+    assert "llm_judge AUC 0.5000 < 0.8" in evaluation.description
     assert "larger judge model" in evaluation.description
 
 
@@ -227,6 +227,6 @@ def test_critic_validity_tells_a_local_judge_to_switch_to_ifd():
     good = calibration_set()
     scored = good.assign(critic="ifd", score=good["label"] + 0.1 * (good["corruption"] == "echo"))
     result = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=scored))
-    assert result.passed and result.description == "calibration AUC ifd 1.000 >= 0.8"
+    assert result.passed and result.description == "calibration AUC ifd 1.000 >= 0.8 on 115 pairs"
     uncalibrated = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0]))
     assert not uncalibrated.passed and "not calibrated" in uncalibrated.description

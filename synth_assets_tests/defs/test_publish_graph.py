@@ -8,6 +8,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from synth_assets.defs.llm_resource import LLMResource
+from synth_assets.defs.publish.exports import LANE_NAMES
 from synth_assets.defs.publish.mix import tabular_mix
 from synth_assets.exports.writers import verify_manifest
 from synth_assets.metrics.row_distance import row_hashes
@@ -48,7 +49,6 @@ SMALL = {
     "image_fidelity_checks": {"config": {"n": 150, "fid_abs_threshold": 1e6}},
     "raw_instructions": {"config": {"n_chunks": 16}},
     "collapse_curve": {"config": {"generations": 2}},
-    "scorecard__images": {"config": {"n": 150}},
 }
 
 
@@ -94,14 +94,15 @@ def test_publish_after_the_lanes_pass(world):
         llm = _llm(server, tmp_path)
         lanes = _materialize(tmp_path, instance, llm, _keys([*tabular_assets, *image_assets]))
         assert lanes.success
-        assert _materialize(tmp_path, instance, llm, _keys(instruction_assets), PARTITION).success
+        instruction_run = _materialize(tmp_path, instance, llm, _keys(instruction_assets), PARTITION)
+        assert instruction_run.success
         publish_keys = _keys(PUBLISH)
         result = _materialize(tmp_path, instance, llm, publish_keys, PARTITION)
     assert result.success
     assert {e.asset_key for e in result.get_asset_materialization_events()} == set(publish_keys)
     out = tmp_path / "out"
     for lane in ("tabular", "images", "instructions"):
-        mix = result.asset_materializations_for_node(f"anchored_mix__{lane}")[0].metadata
+        mix = result.asset_materializations_for_node(f"anchored_mix__{LANE_NAMES[lane]}_mix")[0].metadata
         total = mix["n_real"].value + mix["n_synthetic"].value
         assert (
             abs(mix["real_share"].value - 0.10) <= 1 / total and mix["short_of_real_items"].value == 0
@@ -120,9 +121,16 @@ def test_publish_after_the_lanes_pass(world):
         for x in (out / "exports" / "instructions" / PARTITION / "messages.jsonl").read_text().splitlines()
     ]
     assert {r["source"] for r in chat} == {"real", "synthetic"}
-    # scorecard values equal the gate's values (same functions, same inputs, same seed)
+    # every check result reads top down: a one-line description, the verdict first
+    evaluations = [*lanes.get_asset_check_evaluations(), *instruction_run.get_asset_check_evaluations()]
+    assert len(evaluations) == 10
+    for e in evaluations:
+        assert e.description and "\n" not in e.description and len(e.description) <= 1000, e.check_name
+        assert next(iter(e.metadata)) == "verdict" and e.metadata["verdict"].value == e.description
+        assert "measurement" in e.metadata and isinstance(e.metadata["settings"].value, str)
+    # the scorecard shows each gated metric as its check measured it (read from the instance)
     tstr_check = next(e for e in lanes.get_asset_check_evaluations() if e.check_name == "tstr")
-    card = result.asset_materializations_for_node("scorecard__tabular")[0].metadata
+    card = result.asset_materializations_for_node("scorecard__tabular_scorecard")[0].metadata
     assert card["tstr_ratio"].value == tstr_check.metadata["tstr_ratio"].value
     assert (
         card["dcr_share"].value
@@ -140,11 +148,11 @@ def test_publish_after_the_lanes_pass(world):
         tmp_path,
         instance,
         LLMResource(),
-        [AssetKey(["anchored_mix", "tabular"])],
-        ops={"anchored_mix__tabular": {"config": {"real_share": 0.04}}},
+        [AssetKey(["anchored_mix", "tabular_mix"])],
+        ops={"anchored_mix__tabular_mix": {"config": {"real_share": 0.04}}},
     )
     assert not low.success and "real_share must be at least 0.05" in step_failure_message(
-        low, "anchored_mix__tabular"
+        low, "anchored_mix__tabular_mix"
     )
 
 
@@ -160,11 +168,11 @@ def test_mix_refuses_data_that_failed_its_gate_but_the_scorecard_shows_why(world
     with FakeAnthropicServer(responder=_harsh_judge) as server:
         lane = _materialize(tmp_path, instance, _llm(server, tmp_path), _keys(instruction_assets), PARTITION)
     assert not lane.success  # critic_pass_rate failed; critic_filtered_instructions is still stored
-    keys = [AssetKey(["anchored_mix", "instructions"]), AssetKey(["scorecard", "instructions"])]
+    keys = [AssetKey(["anchored_mix", "instruction_mix"]), AssetKey(["scorecard", "instruction_scorecard"])]
     result = _materialize(tmp_path, instance, LLMResource(), keys, PARTITION)
-    message = step_failure_message(result, "anchored_mix__instructions")
+    message = step_failure_message(result, "anchored_mix__instruction_mix")
     assert "failed its blocking check 'critic_pass_rate'" in message and lane.run_id in message
-    card = result.asset_materializations_for_node("scorecard__instructions")[0].metadata
+    card = result.asset_materializations_for_node("scorecard__instruction_scorecard")[0].metadata
     assert card["passed"].value is False and card["kept"].value == 0 and card["judged"].value > 0
 
 
@@ -193,7 +201,7 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
         partition_key=PARTITION, instance=DagsterInstance.ephemeral(), raise_on_error=False
     )
     assert result.success
-    mix = result.asset_materializations_for_node("anchored_mix__tabular")[0].metadata
+    mix = result.asset_materializations_for_node("anchored_mix__tabular_mix")[0].metadata
     assert set(mix["provenance"].value["passed_checks"]) == {"tstr", "dcr", "data_quality"}
 
 
@@ -205,7 +213,7 @@ def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
         llm = _llm(server, tmp_path)
         for day in days:
             assert _materialize(tmp_path, instance, llm, _keys(instruction_assets), day).success
-    key = AssetKey(["scorecard", "instructions"])
+    key = AssetKey(["scorecard", "instruction_scorecard"])
     result = materialize(
         ALL,
         selection=[key],
@@ -223,6 +231,28 @@ def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
     assert {e.partition for e in result.get_asset_materialization_events()} == set(days)
     assert event.materialization.metadata["n_days"].value == 2
     for day in days:
-        parts, meta = load_bundle(tmp_path / "out" / "scorecard" / "instructions" / day)
+        parts, meta = load_bundle(tmp_path / "out" / "scorecard" / "instruction_scorecard" / day)
         card = Scorecard.from_bundle(parts, meta["fields"])
         assert card.title == f"Instruction lane ({day})" and card.value("judged") > 0
+
+
+@pytest.mark.slow
+def test_a_stricter_tstr_threshold_fails_the_check_and_the_scorecard_alike(tmp_path):
+    """Raise tstr's threshold in run config: the check fails, and the scorecard, which reads the
+    check's stored verdict, shows the same FAIL with the same threshold."""
+    instance, llm = DagsterInstance.ephemeral(), LLMResource()
+    strict = {"tabular_synth_tstr": {"config": {"threshold": 0.99}}}
+    lane = _materialize(tmp_path, instance, llm, _keys(tabular_assets), ops=strict)
+    [tstr] = [e for e in lane.get_asset_check_evaluations() if e.check_name == "tstr"]
+    assert not tstr.passed and ">= 0.99" in tstr.metadata["settings"].value
+    assert tstr.description.startswith("TSTR/TRTR") and "< 0.99" in tstr.description
+    keys = [AssetKey("collapse_curve"), AssetKey(["scorecard", "tabular_scorecard"])]
+    result = _materialize(tmp_path, instance, llm, keys)
+    assert result.success
+    parts, meta = load_bundle(tmp_path / "out" / "scorecard" / "tabular_scorecard")
+    card = Scorecard.from_bundle(parts, meta["fields"])
+    [row] = [m for m in card.metrics if m.name == "tstr_ratio"]
+    assert row.passed is False and row.threshold == ">= 0.99" and not card.passed
+    assert row.value == tstr.metadata["tstr_ratio"].value and tstr.description in row.meaning
+    shown = result.asset_materializations_for_node("scorecard__tabular_scorecard")[0].metadata
+    assert shown["passed"].value is False

@@ -34,12 +34,17 @@ def test_default_lane_passes_all_checks(tmp_path):
     assert set(checks) == {"tstr", "dcr", "data_quality"}
     assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
     tstr = checks["tstr"].metadata
-    assert {"tstr_score", "trtr_score", "tstr_ratio", "metric", "threshold", "baseline"} <= set(tstr)
-    assert tstr["tstr_ratio"].value >= 0.90 and tstr["metric"].value == "roc_auc"
+    assert list(tstr)[:4] == ["verdict", "tstr_ratio", "tstr_roc_auc", "trtr_roc_auc"]
+    assert tstr["tstr_ratio"].value >= 0.90 and "threshold >= 0.9" in tstr["settings"].value
+    assert "model gradient_boosting" in tstr["settings"].value and "metric roc_auc" in tstr["settings"].value
+    measured = tstr["measurement"].value
+    assert measured["value"] == tstr["tstr_ratio"].value and measured["settings"]["n_test"] == 171
     dcr = checks["dcr"].metadata
-    assert {"dcr_share", "exact_match_share", "median_dcr", "n_rows_compared", "threshold"} <= set(dcr)
-    assert dcr["privacy_guarantee"].value == NO_FORMAL_GUARANTEE
-    assert checks["data_quality"].metadata["n_failed"].value == 0
+    assert {"dcr_share", "exact_match_share", "median_dcr", "settings", "measurement"} <= set(dcr)
+    assert dcr["measurement"].value["settings"]["privacy_guarantee"] == NO_FORMAL_GUARANTEE
+    assert checks["data_quality"].metadata["n_failed_expectations"].value == 0
+    for c in checks.values():  # one line each, with the value and the rule
+        assert c.description and "\n" not in c.description and c.metadata["verdict"].value == c.description
     # outputs land as Parquet bundles under the IO manager's base directory
     frames, meta = load_bundle(tmp_path / "out" / "tabular_synth")
     assert len(frames["data"]) == 398 and meta["type"] == "SyntheticTable"
@@ -161,4 +166,5 @@ def test_undefined_tstr_is_a_failed_check_with_the_reason(breast_cancer_split):
         tabular_synth=_as_synthetic(split.train),
         real_table=one_class,
     )
-    assert result.passed is False and "single class" in result.metadata["error"].value
+    assert result.passed is False and "single class" in result.description
+    assert "tstr_ratio" not in result.metadata and result.metadata["measurement"].value["value"] is None

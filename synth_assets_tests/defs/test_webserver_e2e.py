@@ -23,7 +23,6 @@ SMALL = {
         # a 60-step model cannot pass the default FID gate; here the graph must run through
         "image_fidelity_checks": {"config": {"n": 150, "fid_abs_threshold": 1e6}},
         "collapse_curve": {"config": {"generations": 2}},
-        "scorecard__images": {"config": {"n": 150}},
     },
 }
 LAUNCH = """
@@ -46,6 +45,7 @@ BACKFILL_RUNS = """query($id: String!) {
   runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
     ... on Runs { results { runId status tags { key value } } } } }"""
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+RUN_TAGS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LANE_ASSETS = {
     "tabular": ["real_table", "tabular_synth"],
@@ -95,10 +95,10 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                 "real_table"
             }
             downstream = {_path({"assetKey": k}) for k in nodes["tabular_synth"]["dependedByKeys"]}
-            assert {"anchored_mix/tabular", "scorecard/tabular"} <= downstream
-            assert {_path({"assetKey": k}) for k in nodes["export/images"]["dependencyKeys"]} == {
-                "anchored_mix/images",
-                "scorecard/images",
+            assert {"anchored_mix/tabular_mix", "scorecard/tabular_scorecard"} <= downstream
+            assert {_path({"assetKey": k}) for k in nodes["export/image_export"]["dependencyKeys"]} == {
+                "anchored_mix/image_mix",
+                "scorecard/image_scorecard",
             }
             # every check evaluated on the latest materialization and passed
             checks = {
@@ -133,6 +133,42 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                 text = open_and_wait_for(driver, checks_page, ["tstr", "dcr", "data_quality", "Succeeded"])
                 assert "Failed" not in text and "This is a blocking asset check" in text
                 screenshot(driver, SCREENSHOTS, "tabular_synth_checks")
+                # the overview shows the one-line summary and the preview table without a click
+                text = open_and_wait_for(
+                    driver,
+                    f"{dev.url}/assets/tabular_synth",
+                    ["summary", "synthetic rows", "preview", "mean radius"],
+                )
+                assert "[Show Markdown]" not in text.split("preview")[1][:400]
+                screenshot(driver, SCREENSHOTS, "tabular_synth_overview")
+
+            # a stricter diversity floor for the same day: the check fails, and says why in one line
+            strict = {
+                "execution": SMALL["execution"],
+                "ops": {"critic_filtered_instructions_diversity": {"config": {"min_distinct_2": 0.99}}},
+            }
+            params = {
+                "selector": {**LOCATION, "jobName": "instruction_lane"},
+                "runConfigData": strict,
+                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
+            }
+            launched = dev.graphql(LAUNCH, {"params": params})["launchRun"]
+            assert launched["__typename"] == "LaunchRunSuccess", launched
+            run_id = launched["run"]["runId"]
+            status = dev.wait_for(
+                lambda: (s := dev.graphql(RUN, {"id": run_id})["runOrError"]["status"]) in TERMINAL and s,
+                timeout=600,
+                every=5,
+            )
+            assert status == "FAILURE", dev.output()[-5000:]  # the blocking check failed the run
+            tags = {t["key"]: t["value"] for t in dev.graphql(RUN_TAGS, {"id": run_id})["runOrError"]["tags"]}
+            assert (
+                tags["synth_assets/llm_backend"].startswith("anthropic") and "synth_assets/technique" in tags
+            )
+            with chromium() as driver:
+                page = f"{dev.url}/assets/critic_filtered_instructions?view=checks&checkDetail=diversity"
+                text = open_and_wait_for(driver, page, ["diversity", "Failed", "< 0.99"])
+                screenshot(driver, SCREENSHOTS, "instruction_check_failed")
 
             # a two-day backfill of the instruction lane, run by the daemon
             assets = [{"path": [name]} for name in LANE_ASSETS["instructions"]]
@@ -168,7 +204,7 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
 
             # the instruction scorecard's single-run policy: the two days in one run
-            scorecard = [{"path": ["scorecard", "instructions"]}]
+            scorecard = [{"path": ["scorecard", "instruction_scorecard"]}]
             backfill = dev.graphql(
                 BACKFILL, {"params": {"partitionNames": BACKFILL_DAYS, "assetSelection": scorecard}}
             )["launchPartitionBackfill"]
@@ -192,5 +228,5 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             )
     for day in [DAY, *BACKFILL_DAYS]:
         assert (tmp_path / "out" / "critic_filtered_instructions" / day / "bundle.json").exists()
-        assert (tmp_path / "out" / "scorecard" / "instructions" / day / "bundle.json").exists()
+        assert (tmp_path / "out" / "scorecard" / "instruction_scorecard" / day / "bundle.json").exists()
     assert (tmp_path / "out" / "reports" / f"validation_report_{DAY}.html").exists()

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
+from synth_assets.defs.ui import number, summary, tag_run
 from synth_assets.images import diffusion, pretrained
 from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel, PretrainedImageModel, TrainedImageModel
 from synth_assets.images.sources import ImageSplit, load_real_images, split_images
@@ -71,8 +72,13 @@ def real_images(context: AssetExecutionContext, config: RealImagesConfig) -> Ima
         images, labels, class_names, source = load_real_images(config.source, allowed_data_dir())
         split = split_images(images, labels, class_names, source, config.holdout_fraction, config.seed)
     context.log.info(f"loaded {source}: {len(images)} images {images.shape[1:]}, {len(class_names)} classes")
+    tag_run(context, {"data_source": source})
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{source}: {len(split.train)} train + {len(split.holdout)} holdout images "
+                f"{'x'.join(map(str, split.shape))}, {len(class_names)} classes"
+            ),
             "source": source,
             "n_train": len(split.train),
             "n_holdout": len(split.holdout),
@@ -102,8 +108,10 @@ def image_model(
                 raise ValueError("mode 'pretrained' needs pipeline_path (a local diffusers pipeline folder)")
             info = pretrained.describe_pipeline(config.pipeline_path)
             prompts = pretrained.class_prompts(classes, config.prompt_template, config.prompts)
+            tag_run(context, {"generator": f"pretrained:{config.pipeline_path}"})
             context.add_output_metadata(
                 {
+                    "summary": summary(f"pretrained pipeline {config.pipeline_path}, prompted per class"),
                     "mode": PRETRAINED,
                     "pipeline_path": config.pipeline_path,
                     **info,
@@ -132,7 +140,18 @@ def image_model(
         "parameters": sum(p.numel() for p in unet.parameters()),
         "final_loss": float(np.mean(losses[-50:])),
     }
-    context.add_output_metadata({"mode": TRAINED, **info, "steps_per_s": round(settings.steps / seconds, 2)})
+    tag_run(context, {"generator": f"trained UNet2DModel ({settings.steps} steps)"})
+    context.add_output_metadata(
+        {
+            "summary": summary(
+                f"class-conditional UNet2DModel, {info['parameters']:,} parameters, trained {settings.steps} "
+                f"steps on {info['device']} in {seconds:.0f} s (final loss {info['final_loss']:.4g})"
+            ),
+            "mode": TRAINED,
+            **{k: number(v) if isinstance(v, float) else v for k, v in info.items()},
+            "steps_per_s": number(settings.steps / seconds),
+        }
+    )
     return TrainedImageModel(classes, shape, info, unet=unet, scheduler=scheduler, losses=losses)
 
 
@@ -162,6 +181,10 @@ def synthetic_images(
     )
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(images)} images ({config.per_class} per class) from {image_model.name}, {sampler} "
+                f"{config.steps} steps, in {seconds:.1f} s"
+            ),
             "n_images": len(images),
             "per_class": config.per_class,
             "generator": image_model.name,

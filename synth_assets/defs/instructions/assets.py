@@ -14,6 +14,7 @@ from pydantic import Field
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import daily_partitions, partition_seed
+from synth_assets.defs.ui import summary, table, tag_run
 from synth_assets.instructions import evol, judging, pipeline
 from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_auc, calibration_set
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
@@ -51,13 +52,8 @@ def _reasons(rejects) -> MetadataValue:
 
 def _preview(frame, columns) -> MetadataValue:
     if frame.empty:
-        return MetadataValue.md("(no rows)")
-    shown = frame[columns].head(5).copy()
-    for column in columns:
-        shown[column] = (
-            shown[column].astype(str).str.slice(0, 120).str.replace("|", "\\|").str.replace("\n", " ")
-        )
-    return MetadataValue.md(shown.to_markdown(index=False))
+        return MetadataValue.text("(no rows)")
+    return table(frame[[c for c in columns if c in frame]], 5)
 
 
 class SeedTopicsConfig(Config):
@@ -72,6 +68,10 @@ def seed_topics(context: AssetExecutionContext, config: SeedTopicsConfig) -> See
     seeds = load_seed_topics(config.topics_path, config.seed_tasks_path)
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(seeds.topics)} topics, {len(seeds.personas)} personas and {len(seeds.seed_tasks)} "
+                f"human seed tasks (version {seeds.version})"
+            ),
             "version": seeds.version,
             "n_topics": len(seeds.topics),
             "n_personas": len(seeds.personas),
@@ -118,12 +118,16 @@ def seed_corpus(context: AssetExecutionContext, config: SeedCorpusConfig) -> Cor
     }
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(chunks)} chunks from {chunks['doc'].nunique()} documents of {facts['source']}"
+                + (f" ({facts['license']})" if facts["license"] else "")
+            ),
+            "preview": table(chunks[["doc", "text"]], 5),
             **facts,
             "n_chunks": len(chunks),
             "n_docs": int(chunks["doc"].nunique()),
             "median_chars": MetadataValue.float(float(chunks["n_chars"].median())),
             "dagster/row_count": len(chunks),
-            "preview": _preview(chunks, ["doc", "text"]),
         }
     )
     return Corpus(chunks, facts)
@@ -175,8 +179,17 @@ def raw_instructions(
         )
     for frame in (out.kept, out.rejects):
         frame["topics_version"] = seed_topics.version
+    tag_run(
+        context,
+        {"llm_backend": f"{client.backend.name}:{client.backend.model}", "technique": config.technique},
+    )
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(out.kept)} candidate pairs kept, {len(out.rejects)} filtered out "
+                f"({config.technique}, {client.backend.name} {client.backend.model})"
+            ),
+            "preview": _preview(out.kept, ["topic", "instruction"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
             "technique": config.technique,
             "seed": seed,
@@ -184,7 +197,6 @@ def raw_instructions(
             "n_rejected": len(out.rejects),
             "reject_reasons": _reasons(out.rejects),
             "dagster/row_count": len(out.kept),
-            "preview": _preview(out.kept, ["topic", "instruction"]),
         }
     )
     return InstructionSet(out.kept, out.rejects, {"seed": seed, "technique": config.technique})
@@ -226,6 +238,11 @@ def evolved_instructions(
         )
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(out.kept)} pairs after {config.rounds} Evol-Instruct round(s), {len(out.rejects)} "
+                "evolutions eliminated"
+            ),
+            "preview": _preview(out.kept, ["operator", "instruction", "response"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
             "rounds": config.rounds,
             "answer_augmentation": config.answer_augmentation,
@@ -236,7 +253,6 @@ def evolved_instructions(
                 {str(k): int(v) for k, v in out.kept["round"].value_counts().items()}
             ),
             "dagster/row_count": len(out.kept),
-            "preview": _preview(out.kept, ["operator", "instruction", "response"]),
         }
     )
     return InstructionSet(out.kept, out.rejects, {"seed": seed, "rounds": config.rounds})
@@ -321,6 +337,15 @@ def critic_filtered_instructions(
     }
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"critic {kind} kept {len(out.kept)} of {len(pairs)} pairs; calibration AUC "
+                + (
+                    ", ".join(f"{name} {v['overall']:.4g}" for name, v in calibration.items())
+                    or "not measured"
+                )
+                + " (judged by the critic_validity check)"
+            ),
+            "preview": _preview(out.kept, ["critic_score", "instruction", "response"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
             **{k: v for k, v in meta.items() if k != "n_judged"},
             **{
@@ -336,7 +361,6 @@ def critic_filtered_instructions(
             "ifd_rejected": MetadataValue.json(_ifd_summary(out.rejects)),
             "judge_score_histogram": MetadataValue.json({str(s): scores.count(s) for s in range(1, 6)}),
             "dagster/row_count": len(out.kept),
-            "preview": _preview(out.kept, ["critic_score", "instruction", "response"]),
         }
     )
     return InstructionSet(out.kept, out.rejects, meta, calibration=out.calibration)

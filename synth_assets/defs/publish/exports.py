@@ -8,6 +8,7 @@ from pydantic import Field
 
 from synth_assets.defs.locations import OutputLocation
 from synth_assets.defs.partitions import daily_partitions
+from synth_assets.defs.ui import number, summary
 from synth_assets.exports.writers import CARD, MANIFEST, export_images, export_instructions, export_table
 from synth_assets.mix.datasets import AnchoredMix
 from synth_assets.reports.scorecard import Scorecard
@@ -27,9 +28,11 @@ HOW = {
         "blocking FID check against real images before being mixed with real train images."
     ),
     "instructions": (
-        "Instructions were generated (Self-Instruct / Magpie), evolved (Evol-Instruct) and judged by "
-        "an LLM critic (score 1-5, rejection sampling); kept pairs passed the blocking pass-rate and "
-        "diversity checks before being mixed with human-written pairs."
+        "Instructions were written for passages of human text (back-translation, the default) or "
+        "generated (Self-Instruct / Magpie), optionally evolved (Evol-Instruct), and kept by a critic "
+        "(instruction-following difficulty from token log-likelihoods, or an LLM judge) that had "
+        "passed its calibration check; kept pairs passed the blocking critic_validity, "
+        "critic_pass_rate and diversity checks before being mixed with human-written pairs."
     ),
 }
 
@@ -59,10 +62,11 @@ def _export(
     context.log.info(f"exported {lane} to {folder}: {len(files)} files")
     return MaterializeResult(
         metadata={
+            "summary": summary(f"{lane}: {len(mix.data)} rows in {len(files)} files at {folder.resolve()}"),
             "path": MetadataValue.path(str(folder.resolve())),
             "n_files": len(files),
             "bytes": sum(p.stat().st_size for p in files),
-            "real_share": mix.facts.real_share,
+            "real_share": number(mix.facts.real_share),
             "dagster/row_count": len(mix.data),
             "dataset_card": MetadataValue.md((folder / CARD).read_text()),
             "sha256_manifest": MetadataValue.path(str((folder / MANIFEST).resolve())),

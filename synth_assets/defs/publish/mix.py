@@ -6,6 +6,7 @@ from pydantic import Field
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.gates import require_passed_gate
 from synth_assets.defs.partitions import daily_partitions
+from synth_assets.defs.ui import number, summary
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
@@ -34,7 +35,11 @@ def _report(context, mix: AnchoredMix) -> None:
     counts = mix.data[SOURCE].value_counts()
     context.add_output_metadata(
         {
-            "real_share": facts.real_share,
+            "summary": summary(
+                f"{mix.lane}: {facts.n_synthetic} synthetic items that passed their gate + "
+                f"{facts.n_real} real ({facts.real_share:.1%} real)"
+            ),
+            "real_share": number(facts.real_share),
             "requested_real_share": facts.requested_share,
             "n_real": facts.n_real,
             "n_synthetic": facts.n_synthetic,

@@ -22,6 +22,7 @@ from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.gates import check_keys
 from synth_assets.defs.locations import OutputLocation
 from synth_assets.defs.partitions import daily_partitions
+from synth_assets.defs.ui import number, summary, table
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import SeedTopics
@@ -68,16 +69,27 @@ def _verdicts(context, asset: str, partition_key: str | None = None) -> dict:
     return {name: record.verdict for name, record in records.items()}
 
 
-def _publish(context, card: Scorecard) -> Scorecard:
-    context.log.info(f"{card.title}: {'PASS' if card.passed else 'FAIL'} ({card.n_failed} failed)")
-    context.add_output_metadata(
-        {
-            "passed": card.passed,
-            "n_failed": card.n_failed,
-            "scorecard": MetadataValue.md(card.to_markdown()),
-            **{m.name: m.value for m in card.metrics if isinstance(m.value, int | float)},
-        }
+def _publish(context, card: Scorecard, extra: dict | None = None) -> Scorecard:
+    """Metadata, top down: the verdict in one line, the metric table and the lane's tables (both
+    shown without a click), each plot as its own entry, then the numbers (for plots over time)."""
+    failed = [m.name for m in card.metrics if m.passed is False]
+    n_rules = sum(m.passed is not None for m in card.metrics)
+    verdict = f"{'PASS' if card.passed else 'FAIL'}: {card.title}: " + (
+        f"{len(failed)} of {n_rules} thresholded metrics failed ({', '.join(failed)})"
+        if failed
+        else f"all {n_rules} thresholded metrics pass"
     )
+    context.log.info(verdict)
+    frame = card.metrics_frame()[["section", "name", "value", "threshold", "status", "meaning"]]
+    metadata = {"summary": summary(verdict), **(extra or {}), "metrics": table(frame, len(frame))}
+    metadata.update({caption: table(t, 20) for caption, t in card.tables.items()})
+    metadata.update(
+        {caption: MetadataValue.md(png_markdown(png, caption)) for caption, png in card.plots.items()}
+    )
+    metadata.update({"passed": card.passed, "n_failed": card.n_failed})
+    metadata.update({m.name: number(m.value) for m in card.metrics if isinstance(m.value, int | float)})
+    metadata["scorecard"] = MetadataValue.md(card.to_markdown(with_plots=False))
+    context.add_output_metadata(metadata)
     return card
 
 
@@ -99,6 +111,11 @@ def collapse_curve_asset(
     only, anchored = curve.final("synthetic_only"), curve.final("anchored")
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"after {int(only['generation'])} generations: fidelity {float(only['fidelity']):.4g} "
+                f"synthetic-only vs {float(anchored['fidelity']):.4g} with a {config.real_share:.0%} "
+                "real anchor"
+            ),
             "final_fidelity_synthetic_only": float(only["fidelity"]),
             "final_fidelity_anchored": float(anchored["fidelity"]),
             "final_tail_coverage_synthetic_only": float(only["tail_coverage"]),
@@ -194,8 +211,12 @@ def instruction_scorecard_asset(
         for day, c in cards.items()
     )
     context.log.info(f"scored {len(cards)} days in one run")
+    n_pass = sum(c.passed for c in cards.values())
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(cards)} days scored in one run: {n_pass} PASS, {len(cards) - n_pass} FAIL"
+            ),
             "days": MetadataValue.md("| day | verdict | kept |\n|---|---|---|\n" + verdicts),
             "n_days": len(cards),
         }
@@ -229,8 +250,11 @@ def combined_scorecard_asset(
     path = folder / f"validation_report_{context.partition_key}.html"
     atomic_write_text(path, render_html([card, *lanes]))
     context.log.info(f"HTML report written to {path}")
-    context.add_output_metadata({"report_path": MetadataValue.path(str(path.resolve()))})
-    return _publish(context, card)
+    report = {
+        "report": MetadataValue.url(path.resolve().as_uri()),
+        "report_path": MetadataValue.path(str(path.resolve())),
+    }
+    return _publish(context, card, report)
 
 
 scorecard_assets = [

@@ -12,6 +12,7 @@ from dagster import (
 from pydantic import Field
 
 from synth_assets.data_paths import allowed_data_dir
+from synth_assets.defs.ui import number, summary, table, tag_run
 from synth_assets.tabular.sources import load_real_table
 from synth_assets.tabular.split import TableSplit, split_table
 from synth_assets.tabular.synthesizers import SyntheticTable, synthesize
@@ -46,10 +47,6 @@ def _schema(frame: pd.DataFrame) -> TableSchema:
     return TableSchema(columns=[TableColumn(name=str(c), type=str(t)) for c, t in frame.dtypes.items()])
 
 
-def _preview(frame: pd.DataFrame) -> MetadataValue:
-    return MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False))
-
-
 @asset(group_name=GROUP, kinds={"pandas", "parquet"})
 def real_table(context: AssetExecutionContext, config: RealTableConfig) -> TableSplit:
     """The real table, split (seeded, stratified) into train and holdout.
@@ -67,7 +64,13 @@ def real_table(context: AssetExecutionContext, config: RealTableConfig) -> Table
         f"columns, target {real.target!r} ({real.task_type})"
     )
     split = split_table(real, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    tag_run(context, {"data_source": real.source})
     metadata = {
+        "summary": summary(
+            f"{real.source}: {len(split.train)} train + {len(split.holdout)} holdout rows x "
+            f"{split.train.shape[1]} columns; target {real.target!r} ({real.task_type})"
+        ),
+        "preview": table(split.train, PREVIEW_ROWS),
         "source": real.source,
         "target": real.target,
         "task_type": real.task_type,
@@ -76,7 +79,6 @@ def real_table(context: AssetExecutionContext, config: RealTableConfig) -> Table
         "n_columns": split.train.shape[1],
         "dagster/row_count": len(split.train) + len(split.holdout),
         "dagster/column_schema": _schema(split.train),
-        "preview": _preview(split.train),
     }
     if real.task_type != "regression":
         balance = split.train[real.target].value_counts(normalize=True).sort_index()
@@ -100,19 +102,25 @@ def tabular_synth(
         seed=config.seed,
         log=context.log.info,
     )
+    tag_run(context, {"synthesizer": synthetic.synthesizer})
     context.add_output_metadata(
         {
+            "summary": summary(
+                f"{len(synthetic.data)} synthetic rows x {synthetic.data.shape[1]} columns from "
+                f"{synthetic.synthesizer} (fit {synthetic.fit_seconds:.1f} s on "
+                f"{len(real_table.train)} train rows); privacy guarantee: {synthetic.privacy_guarantee}"
+            ),
+            "preview": table(synthetic.data, PREVIEW_ROWS),
             "synthesizer": synthetic.synthesizer,
             "epochs": synthetic.epochs,
             "seed": synthetic.seed,
             "privacy_guarantee": synthetic.privacy_guarantee,
-            "fit_seconds": synthetic.fit_seconds,
-            "sample_seconds": synthetic.sample_seconds,
+            "fit_seconds": number(synthetic.fit_seconds),
+            "sample_seconds": number(synthetic.sample_seconds),
             "created_at": synthetic.created_at,
             "sdv_version": synthetic.sdv_version,
             "dagster/row_count": len(synthetic.data),
             "dagster/column_schema": _schema(synthetic.data),
-            "preview": _preview(synthetic.data),
         }
     )
     return synthetic
