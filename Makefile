@@ -27,7 +27,8 @@ PARTITION ?= $(shell date -u -d yesterday +%F)
 # `dg launch` runs a job of this dg project ([tool.dg] in pyproject.toml) against $DAGSTER_HOME;
 # steps fork from a server with the slow imports done (deploy/forkserver_steps.yaml)
 DG := $(BIN)/dg
-LAUNCH := $(DG) launch --config deploy/forkserver_steps.yaml
+LAUNCH := VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(DG) launch \
+	--config deploy/forkserver_steps.yaml
 
 # Every lane, then publish (scorecards, mixes, exports) even when a lane's gate failed: the
 # scorecards show why, and the mixes refuse gated-out data themselves. Exits non-zero if any
@@ -64,7 +65,7 @@ test: setup system-deps
 
 # the UI and the daemon (schedules, sensors); `dagster dev -w workspace.yaml` still works
 dev: setup
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(DG) dev -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(DG) dev --use-active-venv --host 127.0.0.1 --port 3000
 
 bench: setup
 	$(BIN)/python bench/dcr.py

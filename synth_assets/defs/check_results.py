@@ -27,15 +27,19 @@ MEASUREMENT = "measurement"  # the metadata entry holding the whole verdict as J
 MAX_INLINE = 1000  # characters the UI shows without a click
 
 
-def check_result(verdict: Verdict, blocking: bool = True, asset_key: str | None = None) -> AssetCheckResult:
+def check_result(
+    verdict: Verdict, blocking: bool = True, asset_key: str | None = None, tables: dict | None = None
+) -> AssetCheckResult:
     """The UI reads top down: the one-line verdict first, then the measured numbers (rounded to
     4 significant digits, so they plot as time series), the constants in one text entry, and
-    the whole verdict as JSON for the scorecards."""
+    the whole verdict as JSON for the scorecards. ``tables``: extra table entries (failed
+    expectations, ...), shown after the numbers."""
     metadata = {"verdict": MetadataValue.text(verdict.summary[:MAX_INLINE])}
     if verdict.value is not None:
         metadata[verdict.metric] = MetadataValue.float(round_sig(verdict.value))
     for name, value in verdict.values.items():
         metadata[name] = MetadataValue.float(round_sig(value))
+    metadata.update(tables or {})
     metadata["settings"] = MetadataValue.text(verdict.settings_text())
     metadata[MEASUREMENT] = MetadataValue.json(verdict.to_json())
     return AssetCheckResult(

@@ -142,6 +142,16 @@ def test_publish_after_the_lanes_pass(world):
     assert report.exists() and f"Instruction lane ({PARTITION})" in report.read_text()
     combined = result.asset_materializations_for_node("scorecard__combined")[0].metadata
     assert "| tabular |" in combined["scorecard"].value
+    assert next(iter(combined)) == "summary" and combined["report"].value == report.resolve().as_uri()
+    assert "Contents" in report.read_text()
+    for node in ("scorecard__tabular_scorecard", "scorecard__image_scorecard", "anchored_mix__image_mix"):
+        metadata = result.asset_materializations_for_node(node)[0].metadata
+        assert next(iter(metadata)) == "summary" and len(metadata["summary"].value) <= 1000, node
+    assert [r.data["name"] for r in card["metrics"].records][:3] == [
+        "quality_score",
+        "column_shapes",
+        "column_pair_trends",
+    ]
 
     # a real share below 5 % is refused with a clear error
     low = _materialize(

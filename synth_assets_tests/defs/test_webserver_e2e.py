@@ -1,4 +1,4 @@
-"""End to end against the real webserver and daemon: `dagster dev` on 127.0.0.1 with a
+"""End to end against the real webserver and daemon: `dg dev` on 127.0.0.1 with a
 temporary DAGSTER_HOME, driven through its GraphQL API, and its UI in headless Chromium. The
 LLM backend is the loopback fake Messages API, chosen by environment like a deployment would."""
 
@@ -12,7 +12,7 @@ from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot
 from synth_assets_tests.servers.dagster_dev import DagsterDev
 
-LOCATION = {"repositoryLocationName": "synth_assets.definitions", "repositoryName": "__repository__"}
+LOCATION = {"repositoryLocationName": DagsterDev.location, "repositoryName": "__repository__"}
 DAY = recent_day(3)
 BACKFILL_DAYS = [recent_day(5), recent_day(4)]
 SMALL = {
@@ -125,7 +125,7 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             with chromium() as driver:
                 open_and_wait_for(driver, f"{dev.url}/asset-groups", ["tabular", "images", "instructions"])
                 screenshot(driver, SCREENSHOTS, "global_lineage")
-                base = f"{dev.url}/locations/synth_assets.definitions/asset-groups"
+                base = f"{dev.url}/locations/{DagsterDev.location}/asset-groups"
                 for group, names in LANE_ASSETS.items():
                     open_and_wait_for(driver, f"{base}/{group}", names)
                     screenshot(driver, SCREENSHOTS, f"lane_{group}")

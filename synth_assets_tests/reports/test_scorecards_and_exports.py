@@ -256,7 +256,7 @@ def test_html_report_is_self_contained_and_parses(tabular_card, digits_like_synt
     for needle in (
         "tstr_ratio",
         "dcr_share",
-        "fid_baseline",
+        "coverage",
         "distinct_2",
         "what this means",
         "Tabular lane",

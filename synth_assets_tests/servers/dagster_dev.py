@@ -1,5 +1,5 @@
-"""`dagster dev` (webserver + daemon) on 127.0.0.1 with its own DAGSTER_HOME, and a small
-GraphQL client for it."""
+"""`dg dev` (what `make dev` runs: webserver + daemon for this dg project) on 127.0.0.1 with its
+own DAGSTER_HOME, and a small GraphQL client for it."""
 
 from __future__ import annotations
 
@@ -17,16 +17,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class DagsterDev(ProcessServer):
-    name = "dagster dev"
+    name = "dg dev"
+    location = "synth_assets"  # [tool.dg.project] code_location_name
 
     def __init__(self, home: Path, env: dict[str, str], startup_timeout: float = 180):
         home.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "dagster", "dev", "-m", "synth_assets.definitions",
-                   "-h", "127.0.0.1", "-p", str(self.port)]  # fmt: skip
-        full_env = {**os.environ, **env, "DAGSTER_HOME": str(home)}
+        venv = Path(sys.executable).parents[1]
+        command = [str(venv / "bin" / "dg"), "dev", "--use-active-venv",
+                   "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
+        full_env = {
+            **os.environ,
+            **env,
+            "DAGSTER_HOME": str(home),
+            "VIRTUAL_ENV": str(venv),
+            "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '')}",
+        }
         super().__init__(command, f"{self.url}/server_info", startup_timeout, env=full_env, cwd=ROOT)
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:

@@ -4,6 +4,7 @@ failing lane's scorecard is the place to see why) and the latest check results f
 instance: a gated metric is measured once, by its check, and shown here as the check judged it."""
 
 from pathlib import Path
+from urllib.parse import quote
 
 from dagster import (
     AssetExecutionContext,
@@ -57,6 +58,12 @@ class CollapseConfig(Config):
 class ReportConfig(Config):
     report_dir: str | None = Field(
         default=None, description="Folder for the HTML report; default <output dir>/reports."
+    )
+    report_base_url: str | None = Field(
+        default=None,
+        description="URL under which report_dir is served (a web server, a bucket); the 'report' "
+        "entry links there. Default: a file:// link, which browsers open from a local UI when "
+        "copied into the address bar.",
     )
 
 
@@ -116,11 +123,11 @@ def collapse_curve_asset(
                 f"synthetic-only vs {float(anchored['fidelity']):.4g} with a {config.real_share:.0%} "
                 "real anchor"
             ),
-            "final_fidelity_synthetic_only": float(only["fidelity"]),
-            "final_fidelity_anchored": float(anchored["fidelity"]),
-            "final_tail_coverage_synthetic_only": float(only["tail_coverage"]),
-            "final_tail_coverage_anchored": float(anchored["tail_coverage"]),
-            "curve": MetadataValue.md(curve.curve.to_markdown(index=False)),
+            "final_fidelity_synthetic_only": number(float(only["fidelity"])),
+            "final_fidelity_anchored": number(float(anchored["fidelity"])),
+            "final_tail_coverage_synthetic_only": number(float(only["tail_coverage"])),
+            "final_tail_coverage_anchored": number(float(anchored["tail_coverage"])),
+            "curve": table(curve.curve, len(curve.curve)),
             "plot": MetadataValue.md(png_markdown(collapse_plot(curve.curve), "collapse curve")),
         }
     )
@@ -250,8 +257,13 @@ def combined_scorecard_asset(
     path = folder / f"validation_report_{context.partition_key}.html"
     atomic_write_text(path, render_html([card, *lanes]))
     context.log.info(f"HTML report written to {path}")
+    url = (
+        f"{config.report_base_url.rstrip('/')}/{quote(path.name)}"
+        if config.report_base_url
+        else path.resolve().as_uri()
+    )
     report = {
-        "report": MetadataValue.url(path.resolve().as_uri()),
+        "report": MetadataValue.url(url),
         "report_path": MetadataValue.path(str(path.resolve())),
     }
     return _publish(context, card, report)

@@ -1,11 +1,13 @@
 """The tabular lane's blocking checks on tabular_synth: TSTR (utility), DCR (privacy) and a
 Great Expectations suite (data quality). Their thresholds fill one :class:`TabularRules`."""
 
+import pandas as pd
 from dagster import AssetCheckResult, AssetIn, Config, asset_check
 from pydantic import Field
 
 from synth_assets.defs.check_results import check_result
 from synth_assets.defs.tabular.assets import tabular_synth
+from synth_assets.defs.ui import table
 from synth_assets.metrics.privacy import dcr_report
 from synth_assets.metrics.quality import run_quality_suite
 from synth_assets.metrics.utility import MODELS, UndefinedMetricError, tstr_report
@@ -85,7 +87,13 @@ def data_quality_check(context, tabular_synth: SyntheticTable, real_table: Table
     holdout = run_quality_suite(real_table.holdout, real_table.train, len(real_table.holdout))
     verdict = DEFAULTS.data_quality(result, holdout)
     context.log.info(verdict.summary)
-    return check_result(verdict)
+    failed = pd.DataFrame(
+        [
+            {"expectation": f["expectation"], "column": f["column"] or "", "detail": str(f["detail"])}
+            for f in result.failed
+        ]
+    )
+    return check_result(verdict, tables={"failed_expectations": table(failed, 50)} if len(failed) else None)
 
 
 tabular_checks = [tstr_check, dcr_check, data_quality_check]
