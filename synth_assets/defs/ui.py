@@ -17,6 +17,12 @@ def summary(text: str) -> MetadataValue:
     return MetadataValue.text(text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…")
 
 
+def settings(**values) -> MetadataValue:
+    """Constants of a run (seed, epochs, thresholds, ...) in one text entry: numbers as separate
+    entries would be plotted over time as if they were measurements."""
+    return MetadataValue.text(" · ".join(f"{k} {v}" for k, v in values.items()))
+
+
 def number(value: float | int) -> MetadataValue:
     if isinstance(value, bool):
         return MetadataValue.bool(value)

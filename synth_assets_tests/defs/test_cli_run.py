@@ -46,7 +46,7 @@ def test_tabular_lane_job_from_the_cli(tmp_path):
         # tagged while it ran, so runs with different settings tell apart in the run list
         tags = instance.get_run_by_id(runs[0].run_id).tags
         assert (
-            tags["synth_assets/data_source"] == "breast_cancer"
+            tags["synth_assets/data_source"] == "builtin:breast_cancer"
             and tags["synth_assets/synthesizer"] == "gaussian_copula"
         )
         for key in ("real_table", "tabular_synth"):

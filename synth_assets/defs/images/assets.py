@@ -16,6 +16,7 @@ from pydantic import Field
 from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.ui import number, summary, tag_run
+from synth_assets.defs.ui import settings as settings_text
 from synth_assets.images import diffusion, pretrained
 from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel, PretrainedImageModel, TrainedImageModel
 from synth_assets.images.sources import ImageSplit, load_real_images, split_images
@@ -148,7 +149,11 @@ def image_model(
                 f"steps on {info['device']} in {seconds:.0f} s (final loss {info['final_loss']:.4g})"
             ),
             "mode": TRAINED,
-            **{k: number(v) if isinstance(v, float) else v for k, v in info.items()},
+            "settings": settings_text(**settings.__dict__),
+            "device": info["device"],
+            "train_seconds": number(seconds),
+            "parameters": info["parameters"],
+            "final_loss": number(info["final_loss"]),
             "steps_per_s": number(settings.steps / seconds),
         }
     )
@@ -186,10 +191,9 @@ def synthetic_images(
                 f"{config.steps} steps, in {seconds:.1f} s"
             ),
             "n_images": len(images),
-            "per_class": config.per_class,
             "generator": image_model.name,
             "sampler": sampler,
-            "steps": config.steps,
+            "settings": settings_text(per_class=config.per_class, steps=config.steps, seed=config.seed),
             "generate_seconds": round(seconds, 2),
             "images_per_s": round(len(images) / seconds, 1),
             "preview": _grid_markdown(images, labels, len(image_model.class_names), "synthetic images"),

@@ -14,7 +14,7 @@ from pydantic import Field
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import daily_partitions, partition_seed
-from synth_assets.defs.ui import summary, table, tag_run
+from synth_assets.defs.ui import settings, summary, table, tag_run
 from synth_assets.instructions import evol, judging, pipeline
 from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_auc, calibration_set
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
@@ -192,7 +192,7 @@ def raw_instructions(
             "preview": _preview(out.kept, ["topic", "instruction"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
             "technique": config.technique,
-            "seed": seed,
+            "settings": settings(seed=seed, per_topic=config.per_topic, n_chunks=config.n_chunks),
             "n_kept": len(out.kept),
             "n_rejected": len(out.rejects),
             "reject_reasons": _reasons(out.rejects),
@@ -244,8 +244,7 @@ def evolved_instructions(
             ),
             "preview": _preview(out.kept, ["operator", "instruction", "response"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
-            "rounds": config.rounds,
-            "answer_augmentation": config.answer_augmentation,
+            "settings": settings(rounds=config.rounds, answer_augmentation=config.answer_augmentation),
             "n_kept": len(out.kept),
             "n_eliminated": len(out.rejects),
             "elimination_reasons": _reasons(out.rejects),
@@ -347,7 +346,13 @@ def critic_filtered_instructions(
             ),
             "preview": _preview(out.kept, ["critic_score", "instruction", "response"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
-            **{k: v for k, v in meta.items() if k != "n_judged"},
+            "critic": kind,
+            "settings": settings(
+                keep_fraction=config.keep_fraction,
+                max_ifd=config.max_ifd,
+                threshold=config.threshold,
+                calibration_version=CALIBRATION_VERSION,
+            ),
             **{
                 f"critic_calibration_auc_{name}": MetadataValue.float(v["overall"])
                 for name, v in calibration.items()

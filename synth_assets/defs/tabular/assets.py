@@ -12,7 +12,7 @@ from dagster import (
 from pydantic import Field
 
 from synth_assets.data_paths import allowed_data_dir
-from synth_assets.defs.ui import number, summary, table, tag_run
+from synth_assets.defs.ui import number, settings, summary, table, tag_run
 from synth_assets.tabular.sources import load_real_table
 from synth_assets.tabular.split import TableSplit, split_table
 from synth_assets.tabular.synthesizers import SyntheticTable, synthesize
@@ -112,8 +112,7 @@ def tabular_synth(
             ),
             "preview": table(synthetic.data, PREVIEW_ROWS),
             "synthesizer": synthetic.synthesizer,
-            "epochs": synthetic.epochs,
-            "seed": synthetic.seed,
+            "settings": settings(epochs=synthetic.epochs, seed=synthetic.seed, num_rows=len(synthetic.data)),
             "privacy_guarantee": synthetic.privacy_guarantee,
             "fit_seconds": number(synthetic.fit_seconds),
             "sample_seconds": number(synthetic.sample_seconds),
