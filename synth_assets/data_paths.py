@@ -1,17 +1,11 @@
-"""User-given data paths: optionally confined to one directory (env ``SYNTH_ASSETS_DATA_DIR``)."""
+"""User-given data paths: optionally confined to one directory (the ``input_location`` resource,
+env ``SYNTH_ASSETS_DATA_DIR``)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from synth_assets.errors import InputDataError
-
-ALLOWED_DATA_DIR_ENV = "SYNTH_ASSETS_DATA_DIR"
-
-
-def allowed_data_dir() -> str | None:
-    return os.environ.get(ALLOWED_DATA_DIR_ENV)
 
 
 def require_inside(path: Path, allowed_dir: str | None) -> None:

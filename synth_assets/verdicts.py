@@ -81,15 +81,6 @@ class Verdict:
         return " · ".join(parts)
 
 
-def compare(value: float, rule: str, limit: float) -> bool:
-    """``value`` against ``limit`` under ``rule`` (">=" or "<=")."""
-    if rule == ">=":
-        return value >= limit
-    if rule == "<=":
-        return value <= limit
-    raise ValueError(f"unknown rule {rule!r}; use '>=' or '<='")
-
-
 def not_measured(check: str, metric: str, threshold: str, reason: str, **settings) -> Verdict:
     """A failed verdict for a check whose metric could not be computed (too few rows, one class,
     no pairs reached the critic, ...): the reason is the summary."""

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synth_assets.defs.partitions import DEFAULT_HISTORY_DAYS, partitions_start
+from synth_assets.defs.partitions import partitions_start
 from synth_assets.defs.ui import summary, table
 from synth_assets.images.evaluation import ImageEvaluation
 from synth_assets.images.rules import ImageRules
@@ -111,7 +111,8 @@ def test_instruction_rules_fail_with_the_reason_when_nothing_can_be_measured():
 
 def test_partitions_start_is_recent_by_default_and_validated():
     today = dt.date(2026, 11, 23)
-    assert partitions_start(None, today) == today - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+    assert partitions_start(None, today) == dt.date(2026, 10, 1)
+    assert partitions_start("", dt.date(2026, 1, 1)) == dt.date(2025, 12, 1)
     assert partitions_start("2026-01-01", today) == dt.date(2026, 1, 1)
     with pytest.raises(ValueError, match="SYNTH_ASSETS_PARTITIONS_START='01/02/2026' is not a date"):
         partitions_start("01/02/2026", today)

@@ -17,14 +17,14 @@ from dagster import (
 )
 
 # No public API reads the latest check evaluation per partition (Dagster 1.13): the event log
-# storage's query and its two types are the documented way the UI itself does it.
+# storage's query, its partition filter and the execution status are what the UI itself uses.
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from synth_assets.defs.ui import summary
 from synth_assets.verdicts import Verdict, not_measured, round_sig
 
 MEASUREMENT = "measurement"  # the metadata entry holding the whole verdict as JSON
-MAX_INLINE = 1000  # characters the UI shows without a click
 
 
 def check_result(
@@ -34,7 +34,7 @@ def check_result(
     4 significant digits, so they plot as time series), the constants in one text entry, and
     the whole verdict as JSON for the scorecards. ``tables``: extra table entries (failed
     expectations, ...), shown after the numbers."""
-    metadata = {"verdict": MetadataValue.text(verdict.summary[:MAX_INLINE])}
+    metadata = {"verdict": summary(verdict.summary)}
     if verdict.value is not None:
         metadata[verdict.metric] = MetadataValue.float(round_sig(verdict.value))
     for name, value in verdict.values.items():
@@ -48,7 +48,7 @@ def check_result(
         passed=verdict.passed,
         severity=AssetCheckSeverity.ERROR if blocking else AssetCheckSeverity.WARN,
         metadata=metadata,
-        description=verdict.summary[:MAX_INLINE],
+        description=summary(verdict.summary).value,
     )
 
 
@@ -58,9 +58,16 @@ class CheckRecord:
 
     key: AssetCheckKey
     run_id: str | None
-    passed: bool
+    state: str  # passed | failed (on the latest materialization) | stale | errored | absent
     verdict: Verdict
-    evaluated_latest: bool  # False: stale (from an older materialization) or absent
+
+    @property
+    def passed(self) -> bool:
+        return self.state == "passed"
+
+    @property
+    def evaluated_latest(self) -> bool:
+        return self.state in ("passed", "failed")
 
 
 def _evaluated(record, evaluation, materialization) -> bool:
@@ -98,23 +105,31 @@ def latest_check_records(
     out = {}
     for key in keys:
         record = executions.get(key)
-        evaluation = record.evaluation if record else None
-        if latest is None or evaluation is None:
+        if latest is None or record is None:
             reason = "not materialized" if latest is None else "no result"
-            out[key.name] = CheckRecord(
-                key,
-                None,
-                False,
-                not_measured(key.name, key.name, "", f"{reason}; run the lane with its checks"),
-                False,
-            )
+            verdict = not_measured(key.name, key.name, "", f"{reason}; run the lane with its checks")
+            out[key.name] = CheckRecord(key, None, "absent", verdict)
             continue
+        if record.status not in (
+            AssetCheckExecutionRecordStatus.SUCCEEDED,
+            AssetCheckExecutionRecordStatus.FAILED,
+        ):  # planned but never evaluated: the check errored (EXECUTION_FAILED) or was skipped
+            what = (
+                "errored"
+                if record.status == AssetCheckExecutionRecordStatus.EXECUTION_FAILED
+                else "did not run"
+            )
+            verdict = not_measured(
+                key.name, key.name, "", f"the check {what} in run {record.run_id}; see that run's logs"
+            )
+            out[key.name] = CheckRecord(key, record.run_id, "errored", verdict)
+            continue
+        evaluation = record.evaluation
         fresh = _evaluated(record, evaluation, latest)
-        succeeded = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED and evaluation.passed
         entry = evaluation.metadata.get(MEASUREMENT)
         if entry is not None:
             verdict = Verdict.from_json(entry.value)
-        else:  # a check that failed before it measured (an error in the check itself)
+        else:  # a result without a measurement (reported by hand, or by an older version)
             verdict = not_measured(
                 key.name, key.name, "", evaluation.description or "no measurement recorded"
             )
@@ -125,5 +140,6 @@ def latest_check_records(
                 verdict.threshold,
                 "its latest result is from an older materialization; re-run the lane with its checks",
             )
-        out[key.name] = CheckRecord(key, record.run_id, succeeded and fresh, verdict, fresh)
+        state = ("passed" if evaluation.passed else "failed") if fresh else "stale"
+        out[key.name] = CheckRecord(key, record.run_id, state, verdict)
     return out

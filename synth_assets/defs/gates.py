@@ -33,17 +33,19 @@ def require_passed_gate(context, asset_key: AssetKey, partition_key: str | None 
         )
     passed = {}
     for name, record in sorted(latest_check_records(context.instance, keys, partition_key).items()):
-        if record.run_id is None:
+        if record.state == "absent":
             raise Failure(
                 f"{what}: blocking check '{name}' has no result; run its lane first", allow_retries=False
             )
-        if not record.evaluated_latest:
+        if record.state == "errored":
+            raise Failure(f"{what}: blocking check '{name}': {record.verdict.summary}", allow_retries=False)
+        if record.state == "stale":
             raise Failure(
                 f"{what}: blocking check '{name}' did not evaluate the latest materialization; "
                 "re-run the lane with its checks",
                 allow_retries=False,
             )
-        if not record.passed:
+        if record.state == "failed":
             raise Failure(
                 f"{what} failed its blocking check '{name}' (run {record.run_id}): {record.verdict.summary}. "
                 "The data stays out of every mix and export until the lane passes",

@@ -20,6 +20,15 @@ class OutputLocation(ConfigurableResource):
         return Path(self.base_dir).expanduser().resolve().joinpath(*parts)
 
 
+class InputLocation(ConfigurableResource):
+    """Where real_table and real_images may read user-given files from: anywhere when unset,
+    else only inside ``allowed_dir`` (symlinks resolved)."""
+
+    allowed_dir: str | None = Field(
+        default=None, description="If set, data files are only read inside this folder."
+    )
+
+
 class InboxLocation(ConfigurableResource):
     """The folder the tabular_inbox sensor watches for new tables."""
 

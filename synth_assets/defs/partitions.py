@@ -1,8 +1,10 @@
 """The daily partitions shared by the instruction lane and publish.
 
-They start at ``SYNTH_ASSETS_PARTITIONS_START`` (YYYY-MM-DD) when it is set, otherwise
-``DEFAULT_HISTORY_DAYS`` days before today (UTC), so a new deployment shows a short, recent
-history instead of months of missing days. Set the variable to keep older partitions in view.
+They start at ``SYNTH_ASSETS_PARTITIONS_START`` (YYYY-MM-DD) when it is set, otherwise on the
+first day of the previous month (UTC): a new deployment shows one to two months of recent days
+instead of a long run of missing ones, and the start moves only when a month begins (not every
+night, which would drop a partition from under a run crossing midnight). Set the variable to
+keep older partitions in view.
 """
 
 import datetime as dt
@@ -14,13 +16,17 @@ from dagster import DailyPartitionsDefinition, EnvVar
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 PARTITIONS_START = EnvVar("SYNTH_ASSETS_PARTITIONS_START")
-DEFAULT_HISTORY_DAYS = 30
+
+
+def first_of_previous_month(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
 def partitions_start(value: str | None, today: dt.date) -> dt.date:
-    """The first partition: ``value`` (YYYY-MM-DD, not after today) or DEFAULT_HISTORY_DAYS ago."""
+    """The first partition: ``value`` (YYYY-MM-DD, not after today) or the first day of the
+    previous month."""
     if not value:
-        return today - dt.timedelta(days=DEFAULT_HISTORY_DAYS)
+        return first_of_previous_month(today)
     try:
         start = dt.date.fromisoformat(value.strip())
     except ValueError:

@@ -3,6 +3,7 @@ values stay references: the UI's resource page shows which variable set them).
 
 - ``SYNTH_ASSETS_OUTPUT_DIR``: where outputs go (default ./outputs);
 - ``SYNTH_ASSETS_INBOX``: the folder the tabular_inbox sensor watches (default ./inbox);
+- ``SYNTH_ASSETS_DATA_DIR``: if set, the only folder real_table and real_images read files from;
 - ``SYNTH_ASSETS_LLM_BACKEND`` / ``_MODEL`` / ``_BASE_URL``: the instruction lane's default LLM
   (unset: the embedded local model). Run config still overrides each field.
 API keys are read by the LLM backends in the step process and never enter any config.
@@ -12,10 +13,17 @@ from dagster import Definitions, EnvVar, definitions
 
 from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.defs.llm_resource import LLMResource
-from synth_assets.defs.locations import DEFAULT_INBOX_DIR, DEFAULT_OUTPUT_DIR, InboxLocation, OutputLocation
+from synth_assets.defs.locations import (
+    DEFAULT_INBOX_DIR,
+    DEFAULT_OUTPUT_DIR,
+    InboxLocation,
+    InputLocation,
+    OutputLocation,
+)
 
 OUTPUT_DIR = EnvVar("SYNTH_ASSETS_OUTPUT_DIR")
 INBOX_DIR = EnvVar("SYNTH_ASSETS_INBOX")
+DATA_DIR = EnvVar("SYNTH_ASSETS_DATA_DIR")
 LLM_SETTINGS = {name: EnvVar(f"SYNTH_ASSETS_LLM_{name.upper()}") for name in ("backend", "model", "base_url")}
 
 
@@ -30,6 +38,7 @@ def shared_resources() -> dict:
         "output_location": output,
         "io_manager": BundleIOManagerFactory(location=output),
         "inbox": InboxLocation(path=_set_or(INBOX_DIR, DEFAULT_INBOX_DIR)),
+        "input_location": InputLocation(allowed_dir=DATA_DIR if DATA_DIR.get_value() else None),
         "llm": LLMResource(**{name: var for name, var in LLM_SETTINGS.items() if var.get_value()}),
     }
 

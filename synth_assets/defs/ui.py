@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-from synth_assets.verdicts import round_sig
+from synth_assets.verdicts import fmt, round_sig
 
 MAX_SUMMARY = 1000
 MAX_CELL = 120
@@ -20,7 +20,7 @@ def summary(text: str) -> MetadataValue:
 def settings(**values) -> MetadataValue:
     """Constants of a run (seed, epochs, thresholds, ...) in one text entry: numbers as separate
     entries would be plotted over time as if they were measurements."""
-    return MetadataValue.text(" · ".join(f"{k} {v}" for k, v in values.items()))
+    return MetadataValue.text(" · ".join(f"{k} {fmt(v)}" for k, v in values.items()))
 
 
 def number(value: float | int) -> MetadataValue:

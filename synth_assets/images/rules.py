@@ -83,7 +83,7 @@ class ImageRules:
             recall_ok and coverage_ok,
             "recall",
             fake.recall,
-            f">= {fmt(min_recall)}",
+            f"recall >= {fmt(min_recall)}, coverage >= {fmt(min_coverage)}",
             f"recall {fmt(fake.recall)} {'>=' if recall_ok else '<'} {fmt(min_recall)}, coverage "
             f"{fmt(fake.coverage)} {'>=' if coverage_ok else '<'} {fmt(min_coverage)} "
             f"({self.min_recall_ratio:g} x real-vs-real); precision {fmt(fake.precision)}, "

@@ -232,7 +232,7 @@ def instruction_scorecard(
     tables = {"Rejections by stage and reason": reasons}
     figures = {}
     m += verdict_metrics("critic", verdicts, ["critic_validity", "critic_pass_rate"])
-    m += _critic_evidence(critic, verdicts.get("critic_validity"), tables, figures)
+    _critic_evidence(critic, verdicts.get("critic_validity"), tables, figures)
     judged = pd.concat([critic.kept, critic.rejects], ignore_index=True)
     scores = pd.to_numeric(judged.get("judge_score", pd.Series(dtype=float)), errors="coerce").dropna()
     if len(scores):
@@ -318,12 +318,9 @@ def _examples(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return shown
 
 
-def _critic_evidence(
-    critic: InstructionSet, validity: Verdict | None, tables: dict, figures: dict
-) -> list[Metric]:
+def _critic_evidence(critic: InstructionSet, validity: Verdict | None, tables: dict, figures: dict) -> None:
     """Calibration AUC per critic and corruption (as critic_validity measured it), IFD of kept vs
     rejected pairs, and examples."""
-    metrics = []
     if validity is not None and validity.details:
         rows = [
             {"critic": name, "overall": validity.values.get(f"auc_{name}"), **found["by_corruption"]}
@@ -344,7 +341,6 @@ def _critic_evidence(
     kept = critic.kept.sort_values(order, ascending=False) if order else critic.kept
     tables["Kept pairs (best 5)"] = _examples(kept)
     tables["Rejected pairs (5 examples)"] = _examples(critic.rejects.sample(frac=1.0, random_state=0))
-    return metrics
 
 
 def image_scorecard(split: ImageSplit, synthetic: SyntheticImages, verdicts: dict[str, Verdict]) -> Scorecard:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from synth_assets.verdicts import fmt
+
 PASS, FAIL, INFO = "pass", "FAIL", "info"
 
 
@@ -32,9 +34,8 @@ def png_markdown(png: bytes, alt: str) -> str:
 
 
 def format_value(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"
-    return str(value)
+    """4 significant digits, as the checks and the UI show numbers."""
+    return fmt(value)
 
 
 @dataclass

@@ -20,6 +20,18 @@ class TabularRules:
     fidelity_min_overall: float = 0.80  # SDMetrics quality score (scorecard only)
     mia_max_auc: float = 0.60  # distance membership-inference attack (scorecard only)
 
+    @property
+    def tstr_rule(self) -> str:
+        return f">= {self.tstr_min_ratio:g}"
+
+    @property
+    def dcr_rule(self) -> str:
+        return f"<= {self.dcr_max_share:g}, exact train copies <= the holdout's"
+
+    @property
+    def quality_rule(self) -> str:
+        return f"<= {self.quality_max_failed} failed"
+
     def tstr(self, r: TSTRResult) -> Verdict:
         passed = r.tstr_ratio >= self.tstr_min_ratio
         return Verdict(
@@ -27,7 +39,7 @@ class TabularRules:
             passed,
             "tstr_ratio",
             r.tstr_ratio,
-            f">= {self.tstr_min_ratio:g}",
+            self.tstr_rule,
             f"TSTR/TRTR {fmt(r.tstr_ratio)} {'>=' if passed else '<'} {self.tstr_min_ratio:g}: "
             f"{r.model} {r.metric} {fmt(r.tstr_score)} trained on synthetic vs {fmt(r.trtr_score)} on "
             f"real train, tested on {r.n_test} real holdout rows",
@@ -54,7 +66,7 @@ class TabularRules:
             share_ok and copies_ok,
             "dcr_share",
             r.dcr_share,
-            f"<= {self.dcr_max_share:g}",
+            self.dcr_rule,
             "; ".join(reasons) + f" ({r.n_rows_compared} synthetic rows compared)",
             values={
                 "exact_match_share": r.exact_match_share,
@@ -83,7 +95,7 @@ class TabularRules:
             passed,
             "n_failed_expectations",
             float(n_failed),
-            f"<= {self.quality_max_failed}",
+            self.quality_rule,
             f"{n_failed} of {result.n_expectations} expectations failed (real holdout: "
             f"{len(holdout.failed)})" + (f": {failed}" + (", ..." if n_failed > 3 else "") if failed else ""),
             settings={"n_expectations": result.n_expectations, "holdout_n_failed": len(holdout.failed)},

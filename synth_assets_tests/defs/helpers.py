@@ -7,7 +7,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition, DagsterInstance, ma
 
 from synth_assets.definitions import defs
 from synth_assets.defs.io_manager import BundleIOManagerFactory
-from synth_assets.defs.locations import OutputLocation
+from synth_assets.defs.locations import InputLocation, OutputLocation
 
 PROJECT = defs()
 
@@ -55,7 +55,11 @@ def recent_day(days_ago: int) -> str:
 def output_resources(tmp_path) -> dict:
     """The IO manager and the output location, both under ``tmp_path / "out"``."""
     location = OutputLocation(base_dir=str(tmp_path / "out"))
-    return {"io_manager": BundleIOManagerFactory(location=location), "output_location": location}
+    return {
+        "io_manager": BundleIOManagerFactory(location=location),
+        "output_location": location,
+        "input_location": InputLocation(),
+    }
 
 
 def run_assets(tmp_path, assets, ops=None, instance=None, **kwargs):

@@ -54,7 +54,9 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
         raw, critic = _metadata(result, "raw_instructions"), _metadata(result, "critic_filtered_instructions")
         assert raw["llm_requests_total"] == 16 and raw["backend"] == "anthropic"
         assert critic["llm_calls_new"] > 0 and critic["estimated_cost_usd"] > 0
-        assert critic["critic"] == "llm_judge" and critic["critic_calibration_auc_llm_judge"] > 0.9
+        assert critic["critic"] == "llm_judge" and critic["n_calibration_pairs"] == 115
+        validity = next(e for e in result.get_asset_check_evaluations() if e.check_name == "critic_validity")
+        assert validity.passed and validity.metadata["auc_llm_judge"].value > 0.9
         assert (
             sum(
                 _metadata(result, a)["llm_calls_new"]
@@ -205,9 +207,12 @@ def test_local_model_end_to_end_one_partition(tmp_path):
     assert raw["backend"] == "local" and raw["model"].startswith("SmolLM2") and raw["llm_calls_new"] == 6
     assert raw["estimated_cost_usd"] == 0.0 and raw["technique"] == "backtranslation"
     critic = _metadata(result, "critic_filtered_instructions")
-    assert critic["critic"] == "ifd" and critic["critic_calibration_auc_ifd"] >= 0.8
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["critic_validity"] is True
+    assert critic["critic"] == "ifd" and critic["n_calibration_pairs"] == 115
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert (
+        checks["critic_validity"].passed is True
+        and checks["critic_validity"].metadata["auc_ifd"].value >= 0.8
+    )
     frames, _ = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
     assert (frames["kept"]["ifd"] < 1).all() and frames["kept"]["ifd"].notna().all()
 

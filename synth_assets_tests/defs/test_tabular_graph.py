@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, asset, build_op_context
 
+from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.tabular.checks import (
     DCRCheckConfig,
     TSTRCheckConfig,
@@ -105,12 +106,16 @@ def test_bad_input_fails_with_clear_error_and_leaves_nothing(tmp_path):
     assert not list((tmp_path / "out").glob("**/*.parquet")) if (tmp_path / "out").exists() else True
 
 
-def test_allowed_data_dir_from_environment(tmp_path, monkeypatch, mixed_table):
+def test_allowed_data_dir_from_the_input_location(tmp_path, mixed_table):
     outside = tmp_path / "outside.csv"
     mixed_table.to_csv(outside, index=False)
     (tmp_path / "allowed").mkdir()
-    monkeypatch.setenv("SYNTH_ASSETS_DATA_DIR", str(tmp_path / "allowed"))
-    result = _run(tmp_path, ops={"real_table": {"config": {"source": str(outside), "target": "label"}}})
+    result = run_assets(
+        tmp_path,
+        [*tabular_assets, *tabular_checks],
+        {"real_table": {"config": {"source": str(outside), "target": "label"}}},
+        resources={"input_location": InputLocation(allowed_dir=str(tmp_path / "allowed"))},
+    )
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "outside the allowed data directory" in str(failure.event_specific_data.error)
 

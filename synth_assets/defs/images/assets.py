@@ -13,8 +13,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from synth_assets.data_paths import allowed_data_dir
 from synth_assets.defs.failures import settings_errors_are_final
+from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.ui import number, summary, tag_run
 from synth_assets.defs.ui import settings as settings_text
 from synth_assets.images import diffusion, pretrained
@@ -66,11 +66,13 @@ def _grid_markdown(images: np.ndarray, labels: np.ndarray, n_classes: int, title
 
 
 @asset(group_name=GROUP, kinds={"numpy"})
-def real_images(context: AssetExecutionContext, config: RealImagesConfig) -> ImageSplit:
+def real_images(
+    context: AssetExecutionContext, config: RealImagesConfig, input_location: InputLocation
+) -> ImageSplit:
     """Real images with labels, split (seeded, stratified) into train and holdout. Only train
     fits a model; the holdout is for evaluation."""
     with settings_errors_are_final():
-        images, labels, class_names, source = load_real_images(config.source, allowed_data_dir())
+        images, labels, class_names, source = load_real_images(config.source, input_location.allowed_dir)
         split = split_images(images, labels, class_names, source, config.holdout_fraction, config.seed)
     context.log.info(f"loaded {source}: {len(images)} images {images.shape[1:]}, {len(class_names)} classes")
     tag_run(context, {"data_source": source})

@@ -16,7 +16,7 @@ from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import daily_partitions, partition_seed
 from synth_assets.defs.ui import settings, summary, table, tag_run
 from synth_assets.instructions import evol, judging, pipeline
-from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_auc, calibration_set
+from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_set
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics, load_seed_topics
 from synth_assets.instructions.generation import TECHNIQUES
@@ -319,13 +319,7 @@ def critic_filtered_instructions(
         )
     judged = [out.kept, out.rejects]
     scores = [s for f in judged if "judge_score" in f for s in f["judge_score"].dropna().tolist()]
-    calibration = {}
-    if out.calibration is not None:
-        for name, group in out.calibration.groupby("critic", sort=False):
-            auc = calibration_auc(group)
-            calibration[name] = {"overall": round(auc["overall"], 4)} | {
-                k: round(v, 4) for k, v in auc["by_corruption"].items()
-            }
+    n_calibration = 0 if out.calibration is None else int(out.calibration["id"].nunique())
     meta = {
         "critic": kind,
         "keep_fraction": config.keep_fraction,
@@ -337,12 +331,12 @@ def critic_filtered_instructions(
     context.add_output_metadata(
         {
             "summary": summary(
-                f"critic {kind} kept {len(out.kept)} of {len(pairs)} pairs; calibration AUC "
+                f"critic {kind} kept {len(out.kept)} of {len(pairs)} pairs; "
                 + (
-                    ", ".join(f"{name} {v['overall']:.4g}" for name, v in calibration.items())
-                    or "not measured"
+                    f"it also scored {n_calibration} calibration pairs, judged by the critic_validity check"
+                    if n_calibration
+                    else "not calibrated (calibrate: false)"
                 )
-                + " (judged by the critic_validity check)"
             ),
             "preview": _preview(out.kept, ["critic_score", "instruction", "response"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
@@ -353,11 +347,7 @@ def critic_filtered_instructions(
                 threshold=config.threshold,
                 calibration_version=CALIBRATION_VERSION,
             ),
-            **{
-                f"critic_calibration_auc_{name}": MetadataValue.float(v["overall"])
-                for name, v in calibration.items()
-            },
-            "critic_calibration_auc": MetadataValue.json(calibration),
+            "n_calibration_pairs": n_calibration,
             "n_judged": len(pairs),
             "n_kept": len(out.kept),
             "n_rejected": len(out.rejects),

@@ -6,6 +6,7 @@ instance: a gated metric is measured once, by its check, and shown here as the c
 from pathlib import Path
 from urllib.parse import quote
 
+import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -213,9 +214,16 @@ def instruction_scorecard_asset(
         )
         for day in keys
     }
-    verdicts = "\n".join(
-        f"| {day} | {'PASS' if c.passed else 'FAIL'} | {c.value('kept')} of {c.value('judged')} |"
-        for day, c in cards.items()
+    days = pd.DataFrame(
+        [
+            {
+                "day": day,
+                "verdict": "PASS" if c.passed else "FAIL",
+                "kept": c.value("kept"),
+                "judged": c.value("judged"),
+            }
+            for day, c in cards.items()
+        ]
     )
     context.log.info(f"scored {len(cards)} days in one run")
     n_pass = sum(c.passed for c in cards.values())
@@ -224,7 +232,7 @@ def instruction_scorecard_asset(
             "summary": summary(
                 f"{len(cards)} days scored in one run: {n_pass} PASS, {len(cards) - n_pass} FAIL"
             ),
-            "days": MetadataValue.md("| day | verdict | kept |\n|---|---|---|\n" + verdicts),
+            "days": table(days, len(days)),
             "n_days": len(cards),
         }
     )

@@ -11,7 +11,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from synth_assets.data_paths import allowed_data_dir
+from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.ui import number, settings, summary, table, tag_run
 from synth_assets.tabular.sources import load_real_table
 from synth_assets.tabular.split import TableSplit, split_table
@@ -48,7 +48,9 @@ def _schema(frame: pd.DataFrame) -> TableSchema:
 
 
 @asset(group_name=GROUP, kinds={"pandas", "parquet"})
-def real_table(context: AssetExecutionContext, config: RealTableConfig) -> TableSplit:
+def real_table(
+    context: AssetExecutionContext, config: RealTableConfig, input_location: InputLocation
+) -> TableSplit:
     """The real table, split (seeded, stratified) into train and holdout.
 
     The holdout is used only for evaluation and never trains a synthesizer.
@@ -57,7 +59,7 @@ def real_table(context: AssetExecutionContext, config: RealTableConfig) -> Table
         config.source,
         target=config.target,
         task_type=config.task_type,
-        allowed_dir=allowed_data_dir(),
+        allowed_dir=input_location.allowed_dir,
     )
     context.log.info(
         f"loaded {real.source}: {real.frame.shape[0]} rows x {real.frame.shape[1]} "

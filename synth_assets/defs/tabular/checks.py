@@ -8,6 +8,7 @@ from pydantic import Field
 from synth_assets.defs.check_results import check_result
 from synth_assets.defs.tabular.assets import tabular_synth
 from synth_assets.defs.ui import table
+from synth_assets.errors import InputDataError
 from synth_assets.metrics.privacy import dcr_report
 from synth_assets.metrics.quality import run_quality_suite
 from synth_assets.metrics.utility import MODELS, UndefinedMetricError, tstr_report
@@ -53,7 +54,7 @@ def tstr_check(
             config.seed,
         )
     except UndefinedMetricError as exc:
-        verdict = not_measured("tstr", "tstr_ratio", f">= {config.threshold:g}", str(exc), model=config.model)
+        verdict = not_measured("tstr", "tstr_ratio", rules.tstr_rule, str(exc), model=config.model)
     else:
         verdict = rules.tstr(result)
     context.log.info(verdict.summary)
@@ -66,15 +67,20 @@ def dcr_check(
 ) -> AssetCheckResult:
     """Privacy: DCR share at most the threshold and no more exact train copies than the holdout
     itself has (docs/metrics.md, "DCR share"). States the formal privacy guarantee, if any."""
-    result = dcr_report(
-        tabular_synth.data,
-        real_table.train,
-        real_table.holdout,
-        seed=config.seed,
-        max_rows=config.max_rows,
-        log=context.log.info,
-    )
-    verdict = TabularRules(dcr_max_share=config.threshold).dcr(result, tabular_synth.privacy_guarantee)
+    rules = TabularRules(dcr_max_share=config.threshold)
+    try:
+        result = dcr_report(
+            tabular_synth.data,
+            real_table.train,
+            real_table.holdout,
+            seed=config.seed,
+            max_rows=config.max_rows,
+            log=context.log.info,
+        )
+    except (ValueError, InputDataError) as exc:  # no rows or no comparable columns
+        verdict = not_measured("dcr", "dcr_share", rules.dcr_rule, f"{type(exc).__name__}: {exc}")
+    else:
+        verdict = rules.dcr(result, tabular_synth.privacy_guarantee)
     context.log.info(verdict.summary)
     return check_result(verdict)
 
@@ -83,8 +89,13 @@ def dcr_check(
 def data_quality_check(context, tabular_synth: SyntheticTable, real_table: TableSplit) -> AssetCheckResult:
     """Great Expectations suite derived from the real train split; every expectation must hold.
     The same suite on the real holdout is reported as the baseline (docs/metrics.md, "Data quality")."""
-    result = run_quality_suite(tabular_synth.data, real_table.train, tabular_synth.requested_rows)
-    holdout = run_quality_suite(real_table.holdout, real_table.train, len(real_table.holdout))
+    try:
+        result = run_quality_suite(tabular_synth.data, real_table.train, tabular_synth.requested_rows)
+        holdout = run_quality_suite(real_table.holdout, real_table.train, len(real_table.holdout))
+    except (ValueError, InputDataError) as exc:
+        verdict = not_measured("data_quality", "n_failed_expectations", DEFAULTS.quality_rule, str(exc))
+        context.log.info(verdict.summary)
+        return check_result(verdict)
     verdict = DEFAULTS.data_quality(result, holdout)
     context.log.info(verdict.summary)
     failed = pd.DataFrame(
