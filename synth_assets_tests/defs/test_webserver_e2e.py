@@ -9,7 +9,7 @@ import pytest
 from synth_assets_tests.defs.helpers import recent_day
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
-from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot
+from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot, scroll_to_text
 from synth_assets_tests.servers.dagster_dev import DagsterDev
 
 LOCATION = {"repositoryLocationName": DagsterDev.location, "repositoryName": "__repository__"}
@@ -140,6 +140,7 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                     ["summary", "synthetic rows", "preview", "mean radius"],
                 )
                 assert "[Show Markdown]" not in text.split("preview")[1][:400]
+                scroll_to_text(driver, "Metadata")  # below the column schema
                 screenshot(driver, SCREENSHOTS, "tabular_synth_overview")
 
             # a stricter diversity floor for the same day: the check fails, and says why in one line

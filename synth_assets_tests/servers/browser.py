@@ -62,3 +62,12 @@ def screenshot(driver, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def scroll_to_text(driver, text: str) -> None:
+    """Scroll the first element whose own text is ``text`` to the top of its scrolling pane."""
+    elements = driver.find_elements(By.XPATH, f"//*[normalize-space(text())='{text}']")
+    if not elements:
+        raise AssertionError(f"no element with the text {text!r} on {driver.current_url}")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", elements[0])
+    time.sleep(1)
