@@ -58,7 +58,7 @@ class CheckRecord:
 
     key: AssetCheckKey
     run_id: str | None
-    state: str  # passed | failed (on the latest materialization) | stale | errored | absent
+    state: str  # passed | failed (on the latest materialization) | stale | errored (no result) | absent
     verdict: Verdict
 
     @property
@@ -110,15 +110,9 @@ def latest_check_records(
             verdict = not_measured(key.name, key.name, "", f"{reason}; run the lane with its checks")
             out[key.name] = CheckRecord(key, None, "absent", verdict)
             continue
-        if record.status not in (
-            AssetCheckExecutionRecordStatus.SUCCEEDED,
-            AssetCheckExecutionRecordStatus.FAILED,
-        ):  # planned but never evaluated: the check errored (EXECUTION_FAILED) or was skipped
-            what = (
-                "errored"
-                if record.status == AssetCheckExecutionRecordStatus.EXECUTION_FAILED
-                else "did not run"
-            )
+        if record.status == AssetCheckExecutionRecordStatus.PLANNED:  # no result in that run (yet)
+            run = instance.get_run_by_id(record.run_id)
+            what = "is still running" if run is not None and not run.is_finished else "errored or was skipped"
             verdict = not_measured(
                 key.name, key.name, "", f"the check {what} in run {record.run_id}; see that run's logs"
             )
