@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from synth_assets.instructions import critic, ifd
-from synth_assets.instructions.calibration import calibration_auc
 from synth_assets.instructions.pipeline import StageOutput, rows_frame
 from synth_assets.instructions.validators import pair_problem
 from synth_assets.llm.types import LLMConfigError, LLMRequest, Usage
@@ -260,6 +259,5 @@ def score_calibration(
         usage.add(stage_usage)
         frames.append(calibration.assign(critic=name, score=values, **extra))
     scored = pd.concat(frames, ignore_index=True)
-    for name, group in scored.groupby("critic", sort=False):
-        log(f"critic_filtered_instructions: {name} calibration AUC {calibration_auc(group)['overall']:.3f}")
+    log(f"critic_filtered_instructions: scored {len(scored)} calibration rows; critic_validity judges them")
     return scored, usage, unreadable

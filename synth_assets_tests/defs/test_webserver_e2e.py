@@ -60,6 +60,24 @@ LANE_ASSETS = {
 }
 
 
+def _run_job(dev, job: str, run_config: dict, partition: str, timeout: float) -> tuple[str, str]:
+    """Launch ``job`` for one partition over GraphQL; (run id, terminal status)."""
+    params = {
+        "selector": {**LOCATION, "jobName": job},
+        "runConfigData": run_config,
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+    }
+    launched = dev.graphql(LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    status = dev.wait_for(
+        lambda: (s := dev.graphql(RUN, {"id": run_id})["runOrError"]["status"]) in TERMINAL and s,
+        timeout=timeout,
+        every=5,
+    )
+    return run_id, status
+
+
 def _path(node):
     return "/".join(node["assetKey"]["path"])
 
@@ -74,19 +92,7 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             "ANTHROPIC_API_KEY": "sk-e2e-not-a-real-key",
         }
         with DagsterDev(tmp_path / "home", env) as dev:
-            params = {
-                "selector": {**LOCATION, "jobName": "full_graph"},
-                "runConfigData": SMALL,
-                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
-            }
-            launched = dev.graphql(LAUNCH, {"params": params})["launchRun"]
-            assert launched["__typename"] == "LaunchRunSuccess", launched
-            run_id = launched["run"]["runId"]
-            status = dev.wait_for(
-                lambda: (s := dev.graphql(RUN, {"id": run_id})["runOrError"]["status"]) in TERMINAL and s,
-                timeout=900,
-                every=5,
-            )
+            _, status = _run_job(dev, "full_graph", SMALL, DAY, timeout=900)
             assert status == "SUCCESS", dev.output()[-5000:]
 
             nodes = {_path(n): n for n in dev.graphql(NODES)["assetNodes"]}
@@ -148,19 +154,7 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                 "execution": SMALL["execution"],
                 "ops": {"critic_filtered_instructions_diversity": {"config": {"min_distinct_2": 0.99}}},
             }
-            params = {
-                "selector": {**LOCATION, "jobName": "instruction_lane"},
-                "runConfigData": strict,
-                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
-            }
-            launched = dev.graphql(LAUNCH, {"params": params})["launchRun"]
-            assert launched["__typename"] == "LaunchRunSuccess", launched
-            run_id = launched["run"]["runId"]
-            status = dev.wait_for(
-                lambda: (s := dev.graphql(RUN, {"id": run_id})["runOrError"]["status"]) in TERMINAL and s,
-                timeout=600,
-                every=5,
-            )
+            run_id, status = _run_job(dev, "instruction_lane", strict, DAY, timeout=600)
             assert status == "FAILURE", dev.output()[-5000:]  # the blocking check failed the run
             tags = {t["key"]: t["value"] for t in dev.graphql(RUN_TAGS, {"id": run_id})["runOrError"]["tags"]}
             assert (
