@@ -47,7 +47,26 @@ def gx_type_name(dtype) -> str:
     return str(dtype)
 
 
-def build_expectations(train: pd.DataFrame, expected_rows: int, n_synthetic_rows: int) -> list:
+# Range expectations widen by this share of the column's range: a value that differs from
+# the train maximum in the 16th digit is not out of range.
+RANGE_TOLERANCE = 1e-9
+
+
+def widened_range(values: pd.Series, kind: str, tolerance: float = RANGE_TOLERANCE) -> tuple:
+    """``(low, high)`` of ``values`` widened by ``tolerance`` of the range (of the magnitude
+    for a constant column)."""
+    low, high = values.min(), values.max()
+    if kind == "numerical":
+        low, high = float(low), float(high)
+        margin = tolerance * ((high - low) or max(abs(low), 1.0))
+        return low - margin, high + margin
+    margin = pd.Timedelta(nanoseconds=int(tolerance * (high - low).value))
+    return low - margin, high + margin
+
+
+def build_expectations(
+    train: pd.DataFrame, expected_rows: int, n_synthetic_rows: int, range_tolerance: float = RANGE_TOLERANCE
+) -> list:
     """The expectation list for a synthetic version of ``train`` with ``expected_rows`` rows."""
     _, gxe = _gx()
     expectations = [
@@ -73,9 +92,7 @@ def build_expectations(train: pd.DataFrame, expected_rows: int, n_synthetic_rows
             )
         present = values.dropna()
         if kinds[column] in ("numerical", "datetime"):
-            low, high = present.min(), present.max()
-            if kinds[column] == "numerical":
-                low, high = float(low), float(high)
+            low, high = widened_range(present, kinds[column], range_tolerance)
             expectations.append(
                 gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
             )
@@ -86,7 +103,9 @@ def build_expectations(train: pd.DataFrame, expected_rows: int, n_synthetic_rows
     return expectations
 
 
-def run_quality_suite(data: pd.DataFrame, train: pd.DataFrame, expected_rows: int) -> QualityResult:
+def run_quality_suite(
+    data: pd.DataFrame, train: pd.DataFrame, expected_rows: int, range_tolerance: float = RANGE_TOLERANCE
+) -> QualityResult:
     """Validate ``data`` with the suite derived from ``train`` in an ephemeral GX context."""
     gx, _ = _gx()
     context = gx.get_context(mode="ephemeral")
@@ -97,7 +116,7 @@ def run_quality_suite(data: pd.DataFrame, train: pd.DataFrame, expected_rows: in
         batch_parameters={"dataframe": data}
     )
     suite = gx.ExpectationSuite(name="derived_from_real_train")
-    for expectation in build_expectations(train, expected_rows, len(data)):
+    for expectation in build_expectations(train, expected_rows, len(data), range_tolerance):
         suite.add_expectation(expectation)
     result = batch.validate(suite)
     failed = []

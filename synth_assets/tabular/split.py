@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from synth_assets.errors import InputDataError
-from synth_assets.tabular.sources import RealTable
+from synth_assets.tabular.sources import RealTable, plain
 
 MIN_TRAIN_ROWS = 20
 MIN_HOLDOUT_ROWS = 10
@@ -28,6 +28,7 @@ class TableSplit:
     source: str
     seed: int
     holdout_fraction: float
+    id_columns: tuple[str, ...] = ()  # never modelled, never compared (tabular/identifiers.py)
 
     @property
     def columns(self) -> list[str]:
@@ -40,12 +41,22 @@ class TableSplit:
             "source": self.source,
             "seed": self.seed,
             "holdout_fraction": self.holdout_fraction,
+            "id_columns": list(self.id_columns),
         }
         return {"train": self.train, "holdout": self.holdout}, meta
 
     @classmethod
     def from_bundle(cls, frames: dict[str, pd.DataFrame], meta: dict) -> TableSplit:
+        meta = {**meta, "id_columns": tuple(meta.get("id_columns", ()))}
         return cls(train=frames["train"], holdout=frames["holdout"], **meta)
+
+    def without_ids(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` less this table's id columns: what the metrics compare."""
+        return frame.drop(columns=[c for c in self.id_columns if c in frame.columns])
+
+    @property
+    def all_rows(self) -> pd.DataFrame:
+        return pd.concat([self.train, self.holdout], ignore_index=True)
 
 
 def split_table(real: RealTable, holdout_fraction: float = 0.3, seed: int = 0) -> TableSplit:
@@ -55,7 +66,7 @@ def split_table(real: RealTable, holdout_fraction: float = 0.3, seed: int = 0) -
     deciles, so both parts cover the whole target distribution.
     """
     if not 0.0 < holdout_fraction < 1.0:
-        raise InputDataError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+        raise InputDataError(f"holdout_fraction must be in (0, 1), got {plain(holdout_fraction)}")
     frame = real.frame.reset_index(drop=True)
     n_rows = len(frame)
     n_holdout = int(round(n_rows * holdout_fraction))
@@ -73,7 +84,7 @@ def split_table(real: RealTable, holdout_fraction: float = 0.3, seed: int = 0) -
         rare = counts[counts < 2]
         if not rare.empty:
             raise InputDataError(
-                f"{real.source}: class(es) {list(rare.index)} of target {real.target!r} have a "
+                f"{real.source}: class(es) {plain(list(rare.index))} of target {real.target!r} have a "
                 "single row; a stratified split needs at least 2 rows per class"
             )
         strata = y

@@ -23,7 +23,14 @@ def test_graph_shape_and_blocking_checks():
         for key in graph.asset_check_keys
         if key.asset_key == AssetKey("tabular_synth")
     }
-    assert set(checks) == {"tstr", "dcr", "data_quality"}
+    assert set(checks) == {
+        "tstr",
+        "dcr",
+        "data_quality",
+        "id_leakage",
+        "constraint_violations",
+        "membership_inference",
+    }
     assert all(check.blocking for check in checks.values())
     assert defs.resolve_job_def("tabular_lane") is not None
     lane = defs.resolve_job_def("instruction_lane")

@@ -212,7 +212,14 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
     )
     assert result.success
     mix = result.asset_materializations_for_node("anchored_mix__tabular_mix")[0].metadata
-    assert set(mix["provenance"].value["passed_checks"]) == {"tstr", "dcr", "data_quality"}
+    assert set(mix["provenance"].value["passed_checks"]) == {
+        "tstr",
+        "dcr",
+        "data_quality",
+        "id_leakage",
+        "constraint_violations",
+        "membership_inference",
+    }
 
 
 @pytest.mark.slow

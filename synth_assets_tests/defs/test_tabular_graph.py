@@ -8,14 +8,22 @@ from dagster import AssetKey, DagsterInstance, asset, build_op_context
 from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.tabular.checks import (
     DCRCheckConfig,
+    MembershipCheckConfig,
+    QualityCheckConfig,
     TSTRCheckConfig,
+    constraint_violations_check,
     data_quality_check,
     dcr_check,
+    id_leakage_check,
+    membership_inference_check,
     tstr_check,
 )
 from synth_assets.storage import load_bundle
 from synth_assets.tabular.synthesizers import NO_FORMAL_GUARANTEE, SyntheticTable
+from synth_assets_tests.conftest import make_mixed_table
 from synth_assets_tests.defs.helpers import check_evaluations, run_assets, tabular_assets, tabular_checks
+
+ALL_CHECKS = {"tstr", "dcr", "data_quality", "id_leakage", "constraint_violations", "membership_inference"}
 
 
 @asset
@@ -32,7 +40,7 @@ def test_default_lane_passes_all_checks(tmp_path):
     result = _run(tmp_path)
     assert result.success
     checks = check_evaluations(result)
-    assert set(checks) == {"tstr", "dcr", "data_quality"}
+    assert set(checks) == ALL_CHECKS
     assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items()}
     tstr = checks["tstr"].metadata
     assert list(tstr)[:4] == ["verdict", "tstr_ratio", "tstr_roc_auc", "trtr_roc_auc"]
@@ -43,7 +51,11 @@ def test_default_lane_passes_all_checks(tmp_path):
     dcr = checks["dcr"].metadata
     assert {"dcr_share", "exact_match_share", "median_dcr", "settings", "measurement"} <= set(dcr)
     assert dcr["measurement"].value["settings"]["privacy_guarantee"] == NO_FORMAL_GUARANTEE
-    assert checks["data_quality"].metadata["n_failed_expectations"].value == 0
+    assert checks["data_quality"].metadata["n_failed_beyond_holdout"].value == 0
+    assert checks["id_leakage"].metadata["leaked_ids"].value == 0
+    assert checks["constraint_violations"].metadata["rows_breaking_rules"].value == 0
+    assert checks["membership_inference"].metadata["mia_auc"].value <= 0.6
+    assert "density_ratio_auc" in checks["membership_inference"].metadata
     for c in checks.values():  # one line each, with the value and the rule
         assert c.description and "\n" not in c.description and c.metadata["verdict"].value == c.description
     # outputs land as Parquet bundles under the IO manager's base directory
@@ -86,7 +98,7 @@ def test_csv_source_with_mixed_types(tmp_path, mixed_table):
         },
     )
     checks = check_evaluations(result)
-    assert set(checks) == {"tstr", "dcr", "data_quality"}
+    assert set(checks) == ALL_CHECKS
     assert checks["data_quality"].passed, checks["data_quality"].metadata
     frames, _ = load_bundle(tmp_path / "out" / "tabular_synth")
     data = frames["data"]
@@ -158,7 +170,7 @@ def test_gaussian_copula_passes_all_three_checks(breast_cancer_split, gaussian_c
     args = {"tabular_synth": gaussian_copula_synth, "real_table": breast_cancer_split}
     assert tstr_check(context, config=TSTRCheckConfig(), **args).passed
     assert dcr_check(context, config=DCRCheckConfig(), **args).passed
-    assert data_quality_check(context, **args).passed
+    assert data_quality_check(context, config=QualityCheckConfig(), **args).passed
 
 
 def test_undefined_tstr_is_a_failed_check_with_the_reason(breast_cancer_split):
@@ -173,3 +185,108 @@ def test_undefined_tstr_is_a_failed_check_with_the_reason(breast_cancer_split):
     )
     assert result.passed is False and "single class" in result.description
     assert "tstr_ratio" not in result.metadata and result.metadata["measurement"].value["value"] is None
+
+
+# ---- a table of one's own: ids, rules between columns, refused input -------------------------
+
+
+def _visits(n=400, seed=3):
+    """Clinic visits: a visit id, discharge never before admission, a lab value measured only
+    for some patients."""
+    rng = np.random.default_rng(seed)
+    frame = make_mixed_table(n, seed)
+    admitted = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
+    return frame.assign(
+        visit_id=[f"V{i:06d}" for i in rng.permutation(n) + 100],
+        admitted=admitted,
+        discharged=admitted + pd.to_timedelta(rng.integers(0, 20, n), unit="D"),
+    )
+
+
+@pytest.mark.slow
+def test_own_table_with_ids_and_dates_passes_every_check(tmp_path):
+    path = tmp_path / "visits.csv"
+    _visits().to_csv(path, index=False)
+    result = _run(tmp_path, ops={"real_table": {"config": {"source": str(path), "target": "label"}}})
+    checks = check_evaluations(result)
+    assert set(checks) == ALL_CHECKS and result.success, {k: c.description for k, c in checks.items()}
+    assert checks["id_leakage"].metadata["leaked_ids"].value == 0
+    assert checks["constraint_violations"].metadata["rows_breaking_rules"].value == 0
+    assert "1 rule(s)" in checks["constraint_violations"].description
+    real = result.output_for_node("real_table")
+    assert real.id_columns == ("visit_id",)
+    synthetic = result.output_for_node("tabular_synth")
+    assert synthetic.data["visit_id"].str.match(r"^V\d{6}$").all()
+    assert not set(synthetic.data["visit_id"]) & set(real.all_rows["visit_id"])
+    assert [r.describe() for r in synthetic.rules] == ["admitted <= discharged"]
+
+
+def test_copied_ids_fail_the_id_check_and_broken_rules_fail_theirs(breast_cancer_split):
+    split = breast_cancer_split
+    with_ids = type(split)(
+        split.train.assign(record=np.arange(len(split.train))),
+        split.holdout.assign(record=np.arange(len(split.train), len(split.train) + len(split.holdout))),
+        split.target,
+        split.task_type,
+        split.source,
+        0,
+        0.3,
+        id_columns=("record",),
+    )
+    synthetic = _as_synthetic(with_ids.train.sample(50, random_state=0))
+    result = id_leakage_check(build_op_context(), tabular_synth=synthetic, real_table=with_ids)
+    assert result.passed is False and result.metadata["leaked_ids"].value == 50
+    ruled = SyntheticTable(
+        split.train.assign(**{"mean radius": split.train["worst radius"] + 1}),
+        "test",
+        0,
+        None,
+        len(split.train),
+        NO_FORMAL_GUARANTEE,
+        0.0,
+        0.0,
+        constraints=[{"type": "inequality", "columns": ["mean radius", "worst radius"], "strict": False}],
+    )
+    result = constraint_violations_check(build_op_context(), tabular_synth=ruled, real_table=split)
+    assert result.passed is False and result.metadata["rows_breaking_rules"].value == len(split.train)
+
+
+def test_membership_inference_gate_fails_on_a_copy_of_train(breast_cancer_split):
+    result = membership_inference_check(
+        build_op_context(),
+        config=MembershipCheckConfig(),
+        tabular_synth=_as_synthetic(breast_cancer_split.train),
+        real_table=breast_cancer_split,
+    )
+    assert result.passed is False and result.metadata["mia_auc"].value > 0.9
+    assert 0.0 <= result.metadata["density_ratio_auc"].value <= 1.0
+
+
+def test_rounding_does_not_fail_data_quality(breast_cancer_split):
+    """The bug: a value one ulp above the train maximum failed a range expectation."""
+    split = breast_cancer_split
+    data = split.train.copy()
+    train, holdout = split.train, split.holdout
+    # a column whose holdout stays inside the train range, so only the synthetic value can fail
+    column = next(
+        c for c in train.columns if train[c].min() <= holdout[c].min() and holdout[c].max() <= train[c].max()
+    )
+    data.loc[0, column] = np.nextafter(split.train[column].max(), np.inf)
+    args = {"tabular_synth": _as_synthetic(data), "real_table": split}
+    assert data_quality_check(build_op_context(), config=QualityCheckConfig(), **args).passed
+    strict = data_quality_check(build_op_context(), config=QualityCheckConfig(range_tolerance=0.0), **args)
+    assert strict.passed is False and column in strict.description
+
+
+def test_refused_input_leaves_the_stored_assets_as_they_were(tmp_path, mixed_table):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    mixed_table.to_csv(good, index=False)
+    bad.write_text("age,income,age,label\n1,2,3,yes\n" * 1)
+    ops = {"real_table": {"config": {"source": str(good), "target": "label"}}}
+    assert run_assets(tmp_path, tabular_assets[:1], ops).success
+    before = load_bundle(tmp_path / "out" / "real_table")[0]["train"]
+    ops = {"real_table": {"config": {"source": str(bad), "target": "label"}}}
+    result = run_assets(tmp_path, tabular_assets[:1], ops)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "duplicate column names ['age']" in str(failure.event_specific_data.error)
+    pd.testing.assert_frame_equal(load_bundle(tmp_path / "out" / "real_table")[0]["train"], before)

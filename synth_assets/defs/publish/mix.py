@@ -55,11 +55,13 @@ def _report(context, mix: AnchoredMix) -> None:
 def tabular_mix(
     context: AssetExecutionContext, config: MixConfig, real_table: TableSplit, tabular_synth: SyntheticTable
 ) -> AnchoredMix:
-    """Synthetic rows that passed tstr, dcr and data_quality, plus real rows from the train
-    split only (the holdout never enters a dataset)."""
+    """Synthetic rows that passed every blocking check of tabular_synth, plus real rows from the
+    train split only (the holdout never enters a dataset), in the synthetic table's columns (id
+    columns the synthesizer dropped are dropped from the real rows too)."""
     gate = require_passed_gate(context, AssetKey("tabular_synth"))
     with settings_errors_are_final():
-        data, facts = mix_tables(tabular_synth.data, real_table.train, config.real_share, config.seed)
+        real = real_table.train[list(tabular_synth.data.columns)]
+        data, facts = mix_tables(tabular_synth.data, real, config.real_share, config.seed)
     provenance = {
         "real_source": real_table.source,
         "real_part": "train split only",

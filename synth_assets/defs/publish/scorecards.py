@@ -109,7 +109,7 @@ def collapse_curve_asset(
     synthetic-only and once with a real anchor; fidelity and tail coverage per generation."""
     with settings_errors_are_final():
         curve = collapse_curve(
-            real_table.train,
+            real_table.without_ids(real_table.train),
             generations=config.generations,
             real_share=config.real_share,
             synthesizer=config.synthesizer,

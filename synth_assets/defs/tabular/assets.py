@@ -1,5 +1,7 @@
 """Tabular lane: real_table -> tabular_synth, gated by blocking TSTR, DCR and data-quality checks."""
 
+import dataclasses
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
@@ -13,9 +15,11 @@ from pydantic import Field
 
 from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.ui import number, settings, summary, table, tag_run
+from synth_assets.tabular.constraints import auto_rules, detect_inequalities, parse_constraints
+from synth_assets.tabular.identifiers import ID_HANDLINGS, find_id_columns
 from synth_assets.tabular.sources import load_real_table
 from synth_assets.tabular.split import TableSplit, split_table
-from synth_assets.tabular.synthesizers import SyntheticTable, synthesize
+from synth_assets.tabular.synthesizers import MISSING_VALUE_MODES, SyntheticTable, synthesize
 
 GROUP = "tabular"
 PREVIEW_ROWS = 5
@@ -32,6 +36,18 @@ class RealTableConfig(Config):
     )
     holdout_fraction: float = Field(default=0.3, description="Share of rows kept out as holdout.")
     seed: int = Field(default=0, description="Seed of the stratified split.")
+    encoding: str = Field(default="utf-8", description="Text encoding of a CSV file, e.g. latin-1.")
+    sep: str = Field(default=",", description="Field separator of a CSV file, e.g. ';'.")
+    id_columns: list[str] | None = Field(
+        default=None,
+        description="Identifier columns, never modelled; detected when omitted ([] for none).",
+    )
+
+
+class ConstraintConfig(Config):
+    type: str = Field(description="inequality, range, fixed_combinations, positive or negative.")
+    columns: list[str] = Field(description="inequality: [low, high]; range: [low, middle, high]; ...")
+    strict: bool = Field(default=False, description="< instead of <= (inequality, range, sign).")
 
 
 class TabularSynthConfig(Config):
@@ -41,6 +57,24 @@ class TabularSynthConfig(Config):
     epochs: int = Field(default=300, description="Training epochs (ctgan, tvae, copula_gan).")
     num_rows: int | None = Field(default=None, description="Rows to sample; default train size.")
     seed: int = Field(default=0, description="Seed for fitting and sampling.")
+    id_handling: str = Field(
+        default="fresh",
+        description=f"{' or '.join(ID_HANDLINGS)}: new ids disjoint from every real id, or none.",
+    )
+    constraints: list[ConstraintConfig] = Field(
+        default=[], description="Rules between columns that every synthetic row must keep."
+    )
+    auto_constraints: bool = Field(
+        default=True, description="Also enforce detected rules (date pairs, same-named quantities)."
+    )
+    max_auto_constraints: int = Field(
+        default=10, description="At most this many detected rules are enforced."
+    )
+    missing_values: str = Field(
+        default="joint",
+        description=f"{' or '.join(MISSING_VALUE_MODES)}: model null indicators with the other "
+        "columns, or draw nulls independently.",
+    )
 
 
 def _schema(frame: pd.DataFrame) -> TableSchema:
@@ -60,12 +94,18 @@ def real_table(
         target=config.target,
         task_type=config.task_type,
         allowed_dir=input_location.allowed_dir,
+        encoding=config.encoding,
+        sep=config.sep,
     )
+    ids = find_id_columns(real.frame, real.target, config.id_columns)
     context.log.info(
         f"loaded {real.source}: {real.frame.shape[0]} rows x {real.frame.shape[1]} "
         f"columns, target {real.target!r} ({real.task_type})"
     )
     split = split_table(real, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    split = dataclasses.replace(split, id_columns=tuple(i.name for i in ids))
+    if ids:
+        context.log.info("id columns (never modelled): " + "; ".join(f"{i.name} ({i.reason})" for i in ids))
     tag_run(context, {"data_source": real.source})
     metadata = {
         "summary": summary(
@@ -79,6 +119,7 @@ def real_table(
         "n_train": len(split.train),
         "n_holdout": len(split.holdout),
         "n_columns": split.train.shape[1],
+        "id_columns": MetadataValue.json({i.name: i.reason for i in ids}),
         "dagster/row_count": len(split.train) + len(split.holdout),
         "dagster/column_schema": _schema(split.train),
     }
@@ -96,13 +137,33 @@ def tabular_synth(
     context: AssetExecutionContext, config: TabularSynthConfig, real_table: TableSplit
 ) -> SyntheticTable:
     """Synthetic rows from an SDV synthesizer fit on the train split only; same schema as real."""
+    train = real_table.train
+    declared = parse_constraints([c.model_dump() for c in config.constraints], train)
+    detected = detect_inequalities(train, exclude=set(real_table.id_columns))
+    declared_text = {r.describe() for r in declared}
+    detected = [r for r in detected if r.describe() not in declared_text]
+    applied = auto_rules(detected, train, config.max_auto_constraints) if config.auto_constraints else []
+    if detected:
+        context.log.info(
+            f"{len(detected)} rule(s) hold in every train row; enforcing {len(applied)}: "
+            + "; ".join(r.describe() for r in applied)
+        )
     synthetic = synthesize(
-        real_table.train,
+        train,
         kind=config.synthesizer,
         num_rows=config.num_rows,
         epochs=config.epochs,
         seed=config.seed,
         log=context.log.info,
+        id_columns=list(real_table.id_columns),
+        real_ids=real_table.all_rows[list(real_table.id_columns)],
+        id_handling=config.id_handling,
+        constraints=declared + applied,
+        missing_values=config.missing_values,
+    )
+    proposed = pd.DataFrame(
+        [{"rule": r.describe(), "source": r.source, "enforced": True} for r in declared]
+        + [{"rule": r.describe(), "source": "detected", "enforced": r in applied} for r in detected]
     )
     tag_run(context, {"synthesizer": synthetic.synthesizer})
     context.add_output_metadata(
@@ -114,7 +175,15 @@ def tabular_synth(
             ),
             "preview": table(synthetic.data, PREVIEW_ROWS),
             "synthesizer": synthetic.synthesizer,
-            "settings": settings(epochs=synthetic.epochs, seed=synthetic.seed, num_rows=len(synthetic.data)),
+            "settings": settings(
+                epochs=synthetic.epochs,
+                seed=synthetic.seed,
+                num_rows=len(synthetic.data),
+                id_handling=synthetic.id_handling,
+                missing_values=synthetic.missing_values,
+            ),
+            "id_columns": MetadataValue.json(synthetic.id_columns),
+            "rules": table(proposed, 50) if len(proposed) else "none declared or detected",
             "privacy_guarantee": synthetic.privacy_guarantee,
             "fit_seconds": number(synthetic.fit_seconds),
             "sample_seconds": number(synthetic.sample_seconds),
