@@ -49,10 +49,14 @@ def tabular_verdicts(split, synthetic, rules=TabularRules()) -> dict[str, Verdic
     dcr = dcr_report(data, split.train, split.holdout, max_rows=10_000)
     quality = run_quality_suite(data, split.train, len(data))
     holdout = run_quality_suite(split.holdout, split.train, len(split.holdout))
+    mia = membership_inference_auc(data, split.train, split.holdout)
     verdicts = [
         rules.tstr(tstr),
         rules.dcr(dcr, synthetic.privacy_guarantee),
         rules.data_quality(quality, holdout),
+        rules.membership_inference(mia, None, "density-ratio attack not run", len(split.holdout)),
+        rules.id_leakage({}, len(data), "fresh"),
+        rules.constraint_violations({}, 0, len(data)),
     ]
     return {v.check: Verdict.from_json(v.to_json()) for v in verdicts}  # as stored: 4 significant digits
 
@@ -136,9 +140,8 @@ def test_tabular_scorecard_shows_the_checks_verdicts_and_measures_the_rest(
     assert tabular_card.value("dcr_share") == verdicts["dcr"].value
     row = next(m for m in tabular_card.metrics if m.name == "tstr_ratio")
     assert row.threshold == ">= 0.9" and verdicts["tstr"].summary in row.meaning
-    assert tabular_card.value("membership_inference_auc") == membership_inference_auc(
-        data, split.train, split.holdout
-    )
+    assert tabular_card.value("mia_auc") == verdicts["membership_inference"].value
+    assert tabular_card.value("leaked_ids") == 0 and tabular_card.value("rows_breaking_rules") == 0
     assert tabular_card.value("formal_guarantee") == gaussian_copula_synth.privacy_guarantee
     assert tabular_card.passed and {"fidelity", "utility", "privacy"} <= {
         m.section for m in tabular_card.metrics
@@ -151,8 +154,8 @@ def test_a_copy_of_train_fails_the_privacy_rows(breast_cancer_split, gaussian_co
     )
     card = tabular_scorecard(breast_cancer_split, copy, tabular_verdicts(breast_cancer_split, copy))
     failed = {m.name for m in card.metrics if m.passed is False}
-    assert {"dcr_share", "membership_inference_auc"} <= failed and not card.passed
-    assert card.value("membership_inference_auc") > 0.9
+    assert {"dcr_share", "mia_auc"} <= failed and not card.passed
+    assert card.value("mia_auc") > 0.9
 
 
 def test_a_stricter_threshold_fails_the_scorecard_row_with_that_threshold(
