@@ -121,7 +121,9 @@ def tabular_scorecard(
             "privacy",
             "formal_guarantee",
             synthetic.privacy_guarantee,
-            "No differential-privacy synthesizer was used; privacy rests on the measurements above.",
+            "Differential privacy of the synthesizer itself, stated by it."
+            if synthetic.epsilon
+            else "No differential-privacy synthesizer was used; privacy rests on the measurements above.",
         ),
         *verdict_metrics("data quality", verdicts, ["data_quality", "constraint_violations"]),
     ]

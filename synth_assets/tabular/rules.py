@@ -143,7 +143,8 @@ class TabularRules:
             "dcr_share",
             r.dcr_share,
             self.dcr_rule,
-            "; ".join(reasons) + f" ({r.n_rows_compared} synthetic rows compared)",
+            "; ".join(reasons)
+            + f" ({r.n_rows_compared} synthetic rows compared); guarantee: {privacy_guarantee}",
             values={
                 "exact_match_share": r.exact_match_share,
                 "holdout_exact_match_share": r.holdout_exact_match_share,

@@ -14,10 +14,11 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from synth_assets.errors import InputDataError
-from synth_assets.tabular.constraints import Constraint, rows_breaking_any, to_sdv
+from synth_assets.tabular.constraints import Constraint, rows_breaking_any, to_sdv, violations
+from synth_assets.tabular.dp_synthesizers import DEFAULT_BINS, DP_SYNTHESIZERS, fit_dp
 from synth_assets.tabular.identifiers import ID_HANDLINGS, fresh_ids
 
-SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
+SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae", "copula_gan", *DP_SYNTHESIZERS)
 NEURAL_SYNTHESIZERS = ("ctgan", "tvae", "copula_gan")
 NO_FORMAL_GUARANTEE = "no formal privacy guarantee"
 MISSING_VALUE_MODES = ("joint", "random")
@@ -44,6 +45,8 @@ class SyntheticTable:
     id_handling: str = "fresh"
     constraints: list[dict] = field(default_factory=list)  # Constraint.as_dict() of each enforced rule
     missing_values: str = "random"
+    epsilon: float | None = None  # differential privacy budget (mst, aim); None: not DP
+    delta: float | None = None
 
     @property
     def rules(self) -> list[Constraint]:
@@ -88,8 +91,12 @@ def synthesize(
     id_handling: str = "fresh",
     constraints: list[Constraint] = (),
     missing_values: str = "joint",
+    epsilon: float = 1.0,
+    delta: float = 1e-5,
+    dp_bins: int = DEFAULT_BINS,
+    dp_bounds: dict[str, tuple] | None = None,
 ) -> SyntheticTable:
-    """Fit an SDV synthesizer of ``kind`` on ``train`` and sample ``num_rows`` rows.
+    """Fit a synthesizer of ``kind`` on ``train`` and sample ``num_rows`` rows.
 
     ``num_rows`` defaults to the train size; ``epochs`` applies to the neural synthesizers.
     ``id_columns`` are left out of the model; with ``id_handling="fresh"`` they are filled
@@ -98,11 +105,11 @@ def synthesize(
     are enforced by SDV while sampling. ``missing_values="joint"`` models each numeric or
     datetime column's null indicator as a column of its own, jointly with the others, so a
     column missing together with a target value stays so; ``"random"`` (RDT's default) draws
-    nulls independently of every other column.
+    nulls independently of every other column. ``mst`` and ``aim`` are differentially private
+    at ``(epsilon, delta)`` (tabular/dp_synthesizers.py; ``dp_bins``, ``dp_bounds``); they model
+    nulls jointly themselves and keep rules by rejection sampling.
     The result has the columns, order and dtypes of ``train`` (less dropped ids).
     """
-    from sdv.metadata import Metadata
-
     if kind not in SYNTHESIZERS:
         raise InputDataError(f"synthesizer must be one of {SYNTHESIZERS}, got {kind!r}")
     if kind in NEURAL_SYNTHESIZERS and epochs < 1:
@@ -133,6 +140,56 @@ def synthesize(
         )
 
     _seed_everything(seed)
+    guarantee = NO_FORMAL_GUARANTEE
+    if kind in DP_SYNTHESIZERS:
+        started = time.perf_counter()
+        model = fit_dp(modelled, kind, epsilon, delta, seed, dp_bins, dp_bounds, log)
+        fit_seconds = time.perf_counter() - started
+        log(f"fitted in {fit_seconds:.1f}s; sampling {num_rows} rows")
+        started = time.perf_counter()
+        sampled = _sample_keeping_rules(model.sample, num_rows, list(constraints), modelled, seed, log)
+        sample_seconds = time.perf_counter() - started
+        guarantee = model.guarantee
+    else:
+        sampled, fit_seconds, sample_seconds = _fit_sample_sdv(
+            modelled, kind, epochs, num_rows, seed, list(constraints), missing_values, log
+        )
+    data = conform_to_schema(sampled, modelled)
+    if constraints:
+        log(f"{rows_breaking_any(data, list(constraints), modelled)} sampled row(s) break a rule")
+    if id_columns and id_handling == "fresh":
+        reference = train[id_columns] if real_ids is None else real_ids
+        for column in id_columns:
+            data.insert(
+                list(train.columns).index(column),
+                column,
+                fresh_ids(reference[column], len(data), seed).to_numpy(),
+            )
+    return SyntheticTable(
+        data=data,
+        synthesizer=kind,
+        seed=seed,
+        epochs=epochs if kind in NEURAL_SYNTHESIZERS else None,
+        requested_rows=num_rows,
+        privacy_guarantee=guarantee,
+        fit_seconds=round(fit_seconds, 3),
+        sample_seconds=round(sample_seconds, 3),
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        sdv_version=_sdv_version(),
+        id_columns=list(id_columns),
+        id_handling=id_handling,
+        constraints=[rule.as_dict() for rule in constraints],
+        missing_values="joint" if kind in DP_SYNTHESIZERS else missing_values,
+        epsilon=epsilon if kind in DP_SYNTHESIZERS else None,
+        delta=delta if kind in DP_SYNTHESIZERS else None,
+    )
+
+
+def _fit_sample_sdv(modelled, kind, epochs, num_rows, seed, constraints, missing_values, log):
+    """Fit an SDV synthesizer (rules enforced by SDV's constraints) and sample; returns the
+    sampled rows (null flags applied) and the fit and sample seconds."""
+    from sdv.metadata import Metadata
+
     table = "real"
     flagged = {}
     if missing_values == "joint":
@@ -163,36 +220,39 @@ def synthesize(
     log(f"fitted in {fit_seconds:.1f}s; sampling {num_rows} rows")
     started = time.perf_counter()
     sampled = synthesizer.sample(num_rows)[table]
-    sample_seconds = time.perf_counter() - started
-    sampled = apply_null_flags(sampled, flagged)
-    modelled = modelled.drop(columns=list(flagged.values()))
-    data = conform_to_schema(sampled, modelled)
-    if constraints:
-        log(f"{rows_breaking_any(data, list(constraints), modelled)} sampled row(s) break a rule")
-    if id_columns and id_handling == "fresh":
-        reference = train[id_columns] if real_ids is None else real_ids
-        for column in id_columns:
-            data.insert(
-                list(train.columns).index(column),
-                column,
-                fresh_ids(reference[column], len(data), seed).to_numpy(),
-            )
-    return SyntheticTable(
-        data=data,
-        synthesizer=kind,
-        seed=seed,
-        epochs=epochs if kind in NEURAL_SYNTHESIZERS else None,
-        requested_rows=num_rows,
-        privacy_guarantee=NO_FORMAL_GUARANTEE,
-        fit_seconds=round(fit_seconds, 3),
-        sample_seconds=round(sample_seconds, 3),
-        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        sdv_version=_sdv_version(),
-        id_columns=list(id_columns),
-        id_handling=id_handling,
-        constraints=[rule.as_dict() for rule in constraints],
-        missing_values=missing_values,
-    )
+    return apply_null_flags(sampled, flagged), fit_seconds, time.perf_counter() - started
+
+
+MAX_REJECTION_ROUNDS = 20
+
+
+def _sample_keeping_rules(sample, num_rows, rules, reference, seed, log) -> pd.DataFrame:
+    """Sample ``num_rows`` rows that keep every rule by rejection: rows breaking one are
+    dropped and more are drawn (post-processing of a DP model's output costs no privacy)."""
+    rng = np.random.default_rng(seed)
+    kept, drawn = [], 0
+    for _ in range(MAX_REJECTION_ROUNDS):
+        missing = num_rows - sum(len(k) for k in kept)
+        if missing <= 0:
+            break
+        batch = sample(max(missing * 2, 100), rng)
+        drawn += len(batch)
+        if rules:
+            like = conform_to_schema(batch, reference)
+            broken = np.zeros(len(batch), dtype=bool)
+            for rule in rules:
+                broken |= violations(like, rule, reference).to_numpy()
+            batch = batch[~broken]
+        kept.append(batch)
+    rows = pd.concat(kept, ignore_index=True).head(num_rows)
+    if len(rows) < num_rows:
+        raise InputDataError(
+            f"only {len(rows)} of {drawn} sampled rows keep the rules; the model rarely produces "
+            "valid rows: check the rules against the data, or raise epsilon"
+        )
+    if rules:
+        log(f"kept {num_rows} of {drawn} sampled rows that keep every rule")
+    return rows
 
 
 def _numeric_for_rules(metadata, table: str, frame: pd.DataFrame, rules: list[Constraint]) -> None:

@@ -290,3 +290,21 @@ def test_refused_input_leaves_the_stored_assets_as_they_were(tmp_path, mixed_tab
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "duplicate column names ['age']" in str(failure.event_specific_data.error)
     pd.testing.assert_frame_equal(load_bundle(tmp_path / "out" / "real_table")[0]["train"], before)
+
+
+@pytest.mark.slow
+def test_dp_synthesizer_states_its_guarantee_in_the_dcr_check(tmp_path, mixed_table):
+    path = tmp_path / "people.csv"
+    mixed_table.to_csv(path, index=False)
+    ops = {
+        "real_table": {"config": {"source": str(path), "target": "label"}},
+        "tabular_synth": {"config": {"synthesizer": "mst", "epsilon": 1.0, "delta": 1e-6}},
+    }
+    result = _run(tmp_path, ops=ops)
+    synthetic = result.output_for_node("tabular_synth")
+    assert synthetic.privacy_guarantee.startswith("(ε=1, δ=1e-06)-DP (MST")
+    dcr = check_evaluations(result)["dcr"]
+    assert "guarantee: (ε=1, δ=1e-06)-DP" in dcr.description
+    assert dcr.metadata["measurement"].value["settings"]["privacy_guarantee"] == synthetic.privacy_guarantee
+    metadata = result.asset_materializations_for_node("tabular_synth")[0].metadata
+    assert "epsilon 1" in metadata["settings"].value and "(ε=1" in metadata["summary"].value

@@ -50,9 +50,16 @@ class ConstraintConfig(Config):
     strict: bool = Field(default=False, description="< instead of <= (inequality, range, sign).")
 
 
+class DPBoundConfig(Config):
+    column: str
+    low: str = Field(description="Lower bound: a number, or a date such as 2020-01-01.")
+    high: str = Field(description="Upper bound.")
+
+
 class TabularSynthConfig(Config):
     synthesizer: str = Field(
-        default="gaussian_copula", description="gaussian_copula, ctgan, tvae or copula_gan."
+        default="gaussian_copula",
+        description="gaussian_copula, ctgan, tvae, copula_gan, or differentially private mst / aim.",
     )
     epochs: int = Field(default=300, description="Training epochs (ctgan, tvae, copula_gan).")
     num_rows: int | None = Field(default=None, description="Rows to sample; default train size.")
@@ -69,6 +76,12 @@ class TabularSynthConfig(Config):
     )
     max_auto_constraints: int = Field(
         default=10, description="At most this many detected rules are enforced."
+    )
+    epsilon: float = Field(default=1.0, description="Privacy budget of mst / aim (smaller: more private).")
+    delta: float = Field(default=1e-5, description="Delta of mst / aim; keep it well below 1 / rows.")
+    dp_bins: int = Field(default=16, description="mst / aim: bins per continuous column.")
+    dp_bounds: list[DPBoundConfig] = Field(
+        default=[], description="mst / aim: public bounds per continuous column; others come from the data."
     )
     missing_values: str = Field(
         default="joint",
@@ -160,6 +173,10 @@ def tabular_synth(
         id_handling=config.id_handling,
         constraints=declared + applied,
         missing_values=config.missing_values,
+        epsilon=config.epsilon,
+        delta=config.delta,
+        dp_bins=config.dp_bins,
+        dp_bounds={b.column: (b.low, b.high) for b in config.dp_bounds},
     )
     proposed = pd.DataFrame(
         [{"rule": r.describe(), "source": r.source, "enforced": True} for r in declared]
@@ -181,6 +198,7 @@ def tabular_synth(
                 num_rows=len(synthetic.data),
                 id_handling=synthetic.id_handling,
                 missing_values=synthetic.missing_values,
+                **({"epsilon": synthetic.epsilon, "delta": synthetic.delta} if synthetic.epsilon else {}),
             ),
             "id_columns": MetadataValue.json(synthetic.id_columns),
             "rules": table(proposed, 50) if len(proposed) else "none declared or detected",
