@@ -52,10 +52,16 @@ def gx_type_name(dtype) -> str:
 RANGE_TOLERANCE = 1e-9
 
 
-def widened_range(values: pd.Series, kind: str, tolerance: float = RANGE_TOLERANCE) -> tuple:
+def widened_range(
+    values: pd.Series, kind: str, tolerance: float = RANGE_TOLERANCE, public: tuple | None = None
+) -> tuple:
     """``(low, high)`` of ``values`` widened by ``tolerance`` of the range (of the magnitude
-    for a constant column)."""
+    for a constant column), and to the declared ``public`` bounds if given (a DP synthesizer
+    samples inside public bounds, not inside the private data's min and max)."""
     low, high = values.min(), values.max()
+    if public is not None:
+        cast = pd.Timestamp if kind == "datetime" else float
+        low, high = min(low, cast(public[0])), max(high, cast(public[1]))
     if kind == "numerical":
         low, high = float(low), float(high)
         margin = tolerance * ((high - low) or max(abs(low), 1.0))
@@ -65,7 +71,11 @@ def widened_range(values: pd.Series, kind: str, tolerance: float = RANGE_TOLERAN
 
 
 def build_expectations(
-    train: pd.DataFrame, expected_rows: int, n_synthetic_rows: int, range_tolerance: float = RANGE_TOLERANCE
+    train: pd.DataFrame,
+    expected_rows: int,
+    n_synthetic_rows: int,
+    range_tolerance: float = RANGE_TOLERANCE,
+    public_bounds: dict | None = None,
 ) -> list:
     """The expectation list for a synthetic version of ``train`` with ``expected_rows`` rows."""
     _, gxe = _gx()
@@ -92,7 +102,8 @@ def build_expectations(
             )
         present = values.dropna()
         if kinds[column] in ("numerical", "datetime"):
-            low, high = widened_range(present, kinds[column], range_tolerance)
+            public = (public_bounds or {}).get(column)
+            low, high = widened_range(present, kinds[column], range_tolerance, public)
             expectations.append(
                 gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
             )
@@ -104,7 +115,11 @@ def build_expectations(
 
 
 def run_quality_suite(
-    data: pd.DataFrame, train: pd.DataFrame, expected_rows: int, range_tolerance: float = RANGE_TOLERANCE
+    data: pd.DataFrame,
+    train: pd.DataFrame,
+    expected_rows: int,
+    range_tolerance: float = RANGE_TOLERANCE,
+    public_bounds: dict | None = None,
 ) -> QualityResult:
     """Validate ``data`` with the suite derived from ``train`` in an ephemeral GX context."""
     gx, _ = _gx()
@@ -116,7 +131,7 @@ def run_quality_suite(
         batch_parameters={"dataframe": data}
     )
     suite = gx.ExpectationSuite(name="derived_from_real_train")
-    for expectation in build_expectations(train, expected_rows, len(data), range_tolerance):
+    for expectation in build_expectations(train, expected_rows, len(data), range_tolerance, public_bounds):
         suite.add_expectation(expectation)
     result = batch.validate(suite)
     failed = []

@@ -47,6 +47,7 @@ class SyntheticTable:
     missing_values: str = "random"
     epsilon: float | None = None  # differential privacy budget (mst, aim); None: not DP
     delta: float | None = None
+    public_bounds: dict[str, list] = field(default_factory=dict)  # DP: declared (low, high) per column
 
     @property
     def rules(self) -> list[Constraint]:
@@ -182,6 +183,9 @@ def synthesize(
         missing_values="joint" if kind in DP_SYNTHESIZERS else missing_values,
         epsilon=epsilon if kind in DP_SYNTHESIZERS else None,
         delta=delta if kind in DP_SYNTHESIZERS else None,
+        public_bounds={c: [str(lo), str(hi)] for c, (lo, hi) in (dp_bounds or {}).items()}
+        if kind in DP_SYNTHESIZERS
+        else {},
     )
 
 
@@ -193,7 +197,8 @@ def _fit_sample_sdv(modelled, kind, epochs, num_rows, seed, constraints, missing
     table = "real"
     flagged = {}
     if missing_values == "joint":
-        in_rules = {c for rule in constraints for c in rule.columns}
+        # SDV's inequality and range classes model their columns' nulls themselves
+        in_rules = {c for rule in constraints if rule.type in ("inequality", "range") for c in rule.columns}
         modelled, flagged = with_null_flags(modelled, skip=in_rules, seed=seed)
         if flagged:
             log(f"missing values of {list(flagged)} are modelled jointly with the other columns")

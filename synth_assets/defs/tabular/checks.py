@@ -118,8 +118,9 @@ def data_quality_check(
     (docs/metrics.md, "Data quality")."""
     data, train, holdout_rows = compared(real_table, tabular_synth)
     try:
-        result = run_quality_suite(data, train, tabular_synth.requested_rows, config.range_tolerance)
-        holdout = run_quality_suite(holdout_rows, train, len(holdout_rows), config.range_tolerance)
+        bounds = tabular_synth.public_bounds
+        result = run_quality_suite(data, train, tabular_synth.requested_rows, config.range_tolerance, bounds)
+        holdout = run_quality_suite(holdout_rows, train, len(holdout_rows), config.range_tolerance, bounds)
     except (ValueError, InputDataError) as exc:
         verdict = not_measured("data_quality", "n_failed_beyond_holdout", DEFAULTS.quality_rule, str(exc))
         context.log.info(verdict.summary)
