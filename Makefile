@@ -72,6 +72,7 @@ bench: setup
 	$(BIN)/python bench/llm_throughput.py
 	$(BIN)/python bench/images.py
 	$(BIN)/python bench/critic.py
+	$(BIN)/python bench/synthesizers.py
 
 lint: setup
 	$(BIN)/ruff check synth_assets synth_assets_tests bench
