@@ -128,3 +128,21 @@ def test_ui_table_and_summary_fit_the_ui():
     assert records[0].data["x"] == 1.235 and records[1].data["x"] is None and records[1].data["3"] is None
     assert len(records[0].data["t"]) <= 120 and "\n" not in records[0].data["t"]
     assert len(summary("x" * 5000).value) == 1000
+
+
+def test_data_quality_is_judged_against_the_holdouts_own_failures():
+    from synth_assets.metrics.quality import QualityResult
+    from synth_assets.tabular.rules import TabularRules
+
+    def failed(*columns):
+        return [
+            {"expectation": "expect_column_values_to_be_between", "column": c, "detail": {}} for c in columns
+        ]
+
+    holdout = QualityResult(False, 20, failed("a", "b"))
+    rules = TabularRules()
+    same = rules.data_quality(QualityResult(False, 20, failed("a")), holdout)
+    assert same.passed and same.value == 0 and same.values == {"n_failed_synthetic": 1, "n_failed_holdout": 2}
+    beyond = rules.data_quality(QualityResult(False, 20, failed("a", "c")), holdout)
+    assert not beyond.passed and beyond.value == 1 and "fail only on synthetic" in beyond.summary
+    assert "(c)" in beyond.summary

@@ -1,5 +1,6 @@
 """An inbox folder of tabular datasets: ``<name>.csv`` or ``<name>.parquet`` beside
-``<name>.yaml`` naming its target (and optionally task_type, holdout_fraction, synthesizer).
+``<name>.yaml`` naming its target (and optionally task_type, holdout_fraction, encoding, sep,
+id_columns; synthesizer, epochs, epsilon, delta).
 
 :func:`scan_inbox` validates each pair without moving or changing anything: good pairs come
 back with a fingerprint of both files (so a changed file is a new request), bad ones with the
@@ -18,7 +19,9 @@ from synth_assets.errors import InputDataError
 from synth_assets.tabular.sources import load_real_table
 
 DATA_SUFFIXES = (".csv", ".parquet")
-SPEC_KEYS = {"target", "task_type", "holdout_fraction", "synthesizer", "epochs"}
+REAL_TABLE_KEYS = ("task_type", "holdout_fraction", "encoding", "sep", "id_columns")
+SYNTH_KEYS = ("synthesizer", "epochs", "epsilon", "delta")
+SPEC_KEYS = {"target", *REAL_TABLE_KEYS, *SYNTH_KEYS}
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,13 @@ def scan_inbox(folder: str | Path) -> tuple[list[InboxDataset], list[tuple[str, 
             continue
         try:
             spec = read_spec(spec_path)
-            load_real_table(str(data[stem]), target=spec["target"], task_type=spec.get("task_type"))
+            load_real_table(
+                str(data[stem]),
+                target=spec["target"],
+                task_type=spec.get("task_type"),
+                encoding=spec.get("encoding", "utf-8"),
+                sep=spec.get("sep", ","),
+            )
         except InputDataError as exc:
             problems.append((data[stem].name, str(exc)))
             continue

@@ -61,6 +61,29 @@ def test_inbox_sensor_requests_a_valid_tabular_run_and_reports_bad_files(tmp_pat
     assert (tmp_path / "stray.csv").exists()
 
 
+def test_inbox_passes_encoding_separator_ids_and_budget_through(tmp_path, mixed_table):
+    table = mixed_table.assign(city=mixed_table.city.replace("Lyon", "Orléans"), ref=range(len(mixed_table)))
+    table.to_csv(tmp_path / "people.csv", index=False, sep=";", encoding="latin-1")
+    (tmp_path / "people.yaml").write_text(
+        "target: label\nencoding: latin-1\nsep: ';'\nid_columns: [ref]\nsynthesizer: mst\nepsilon: 2.0\n"
+    )
+    with DagsterInstance.ephemeral() as instance:
+        context = build_sensor_context(
+            instance=instance, resources={"inbox": InboxLocation(path=str(tmp_path))}
+        )
+        [request] = [r for r in tabular_inbox(context) if isinstance(r, RunRequest)]
+    ops = request.run_config["ops"]
+    assert ops["real_table"]["config"] == {
+        "source": str(tmp_path / "people.csv"),
+        "target": "label",
+        "encoding": "latin-1",
+        "sep": ";",
+        "id_columns": ["ref"],
+    }
+    assert ops["tabular_synth"]["config"] == {"synthesizer": "mst", "epsilon": 2.0}
+    assert validate_run_config(PROJECT.resolve_job_def("tabular_lane"), request.run_config)
+
+
 def test_inbox_sensor_skips_with_the_reasons(tmp_path, monkeypatch):
     (tmp_path / "half.yaml").write_text("target: y\n")
     with DagsterInstance.ephemeral() as instance:

@@ -285,14 +285,20 @@ def test_refused_input_leaves_the_stored_assets_as_they_were(tmp_path, mixed_tab
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     mixed_table.to_csv(good, index=False)
     bad.write_text("age,income,age,label\n1,2,3,yes\n" * 1)
+    stored = {"real_table": "train", "tabular_synth": "data"}
+
+    def read():
+        return {name: load_bundle(tmp_path / "out" / name)[0][frame] for name, frame in stored.items()}
+
     ops = {"real_table": {"config": {"source": str(good), "target": "label"}}}
-    assert run_assets(tmp_path, tabular_assets[:1], ops).success
-    before = load_bundle(tmp_path / "out" / "real_table")[0]["train"]
+    assert run_assets(tmp_path, tabular_assets, ops).success
+    before = read()
     ops = {"real_table": {"config": {"source": str(bad), "target": "label"}}}
-    result = run_assets(tmp_path, tabular_assets[:1], ops)
+    result = run_assets(tmp_path, tabular_assets, ops)
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "duplicate column names ['age']" in str(failure.event_specific_data.error)
-    pd.testing.assert_frame_equal(load_bundle(tmp_path / "out" / "real_table")[0]["train"], before)
+    for name, frame in read().items():
+        pd.testing.assert_frame_equal(frame, before[name])
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from dagster import DefaultSensorStatus, RunRequest, SkipReason, sensor
 
 from synth_assets.defs.locations import InboxLocation
 from synth_assets.defs.tabular.jobs import tabular_lane
-from synth_assets.tabular.inbox import scan_inbox
+from synth_assets.tabular.inbox import REAL_TABLE_KEYS, SYNTH_KEYS, scan_inbox
 
 
 @sensor(
@@ -24,8 +24,8 @@ def tabular_inbox(context, inbox: InboxLocation):
     for dataset in ready:
         spec = dataset.spec
         real = {"source": str(dataset.data_path), "target": spec["target"]}
-        real.update({k: spec[k] for k in ("task_type", "holdout_fraction") if k in spec})
-        synth = {k: spec[k] for k in ("synthesizer", "epochs") if k in spec}
+        real.update({k: spec[k] for k in REAL_TABLE_KEYS if k in spec})
+        synth = {k: spec[k] for k in SYNTH_KEYS if k in spec}
         ops = {"real_table": {"config": real}}
         if synth:
             ops["tabular_synth"] = {"config": synth}
