@@ -41,6 +41,15 @@ def prefixed(prefix: str) -> list[AssetsDefinition]:
 
 
 tabular_assets, tabular_checks = group_assets("tabular"), group_checks("tabular")
+# what the tabular lane must check, written out so a check that goes missing fails the tests
+TABULAR_CHECK_NAMES = {
+    "tstr",
+    "dcr",
+    "data_quality",
+    "id_leakage",
+    "constraint_violations",
+    "membership_inference",
+}
 image_assets, image_checks = group_assets("images"), group_checks("images")
 instruction_assets, instruction_checks = group_assets("instructions"), group_checks("instructions")
 scorecard_assets = group_assets("validation")

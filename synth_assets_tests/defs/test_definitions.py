@@ -7,6 +7,7 @@ import pytest
 from dagster import AssetKey, Definitions
 
 from synth_assets_tests.defs.helpers import PROJECT as defs
+from synth_assets_tests.defs.helpers import TABULAR_CHECK_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,14 +24,7 @@ def test_graph_shape_and_blocking_checks():
         for key in graph.asset_check_keys
         if key.asset_key == AssetKey("tabular_synth")
     }
-    assert set(checks) == {
-        "tstr",
-        "dcr",
-        "data_quality",
-        "id_leakage",
-        "constraint_violations",
-        "membership_inference",
-    }
+    assert set(checks) == TABULAR_CHECK_NAMES
     assert all(check.blocking for check in checks.values())
     assert defs.resolve_job_def("tabular_lane") is not None
     lane = defs.resolve_job_def("instruction_lane")

@@ -15,6 +15,7 @@ from synth_assets.metrics.row_distance import row_hashes
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle
 from synth_assets_tests.defs.helpers import (
+    TABULAR_CHECK_NAMES,
     export_assets,
     image_assets,
     image_checks,
@@ -212,14 +213,7 @@ def test_gate_accepts_checks_evaluated_inside_a_partitioned_run(tmp_path):
     )
     assert result.success
     mix = result.asset_materializations_for_node("anchored_mix__tabular_mix")[0].metadata
-    assert set(mix["provenance"].value["passed_checks"]) == {
-        "tstr",
-        "dcr",
-        "data_quality",
-        "id_leakage",
-        "constraint_violations",
-        "membership_inference",
-    }
+    assert set(mix["provenance"].value["passed_checks"]) == TABULAR_CHECK_NAMES
 
 
 @pytest.mark.slow

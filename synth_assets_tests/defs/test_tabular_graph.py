@@ -24,9 +24,15 @@ from synth_assets.defs.tabular.checks import (
 from synth_assets.storage import load_bundle
 from synth_assets.tabular.synthesizers import NO_FORMAL_GUARANTEE, SyntheticTable
 from synth_assets_tests.conftest import make_mixed_table
-from synth_assets_tests.defs.helpers import check_evaluations, run_assets, tabular_assets, tabular_checks
+from synth_assets_tests.defs.helpers import (
+    TABULAR_CHECK_NAMES,
+    check_evaluations,
+    run_assets,
+    tabular_assets,
+    tabular_checks,
+)
 
-ALL_CHECKS = {"tstr", "dcr", "data_quality", "id_leakage", "constraint_violations", "membership_inference"}
+ALL_CHECKS = TABULAR_CHECK_NAMES
 
 
 @asset
