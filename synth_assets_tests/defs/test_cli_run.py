@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus
 
+from synth_assets_tests.defs.helpers import TABULAR_CHECK_NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -51,7 +53,7 @@ def test_tabular_lane_job_from_the_cli(tmp_path):
         )
         for key in ("real_table", "tabular_synth"):
             assert instance.get_latest_materialization_event(AssetKey(key)) is not None
-        for name in ("tstr", "dcr", "data_quality"):
+        for name in TABULAR_CHECK_NAMES:
             record = instance.event_log_storage.get_latest_asset_check_execution_by_key(
                 [AssetCheckKey(AssetKey("tabular_synth"), name)]
             )[AssetCheckKey(AssetKey("tabular_synth"), name)]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus
 
+from synth_assets_tests.defs.helpers import TABULAR_CHECK_NAMES
 from synth_assets_tests.servers.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,11 +54,9 @@ def test_tabular_lane_on_postgres_with_the_multiprocess_executor(tmp_path, monke
             logs = instance.all_logs(record.dagster_run.run_id)
             pids = {e.dagster_event.pid for e in logs if e.dagster_event and e.step_key}
             assert len(pids) >= 3
-            keys = [
-                AssetCheckKey(AssetKey("tabular_synth"), name) for name in ("tstr", "dcr", "data_quality")
-            ]
+            keys = [AssetCheckKey(AssetKey("tabular_synth"), name) for name in TABULAR_CHECK_NAMES]
             executions = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-            assert {k.name: e.evaluation.passed for k, e in executions.items()} == {
-                "tstr": True, "dcr": True, "data_quality": True,
-            }  # fmt: skip
+            assert {k.name: e.evaluation.passed for k, e in executions.items()} == dict.fromkeys(
+                TABULAR_CHECK_NAMES, True
+            )
             assert instance.get_latest_materialization_event(AssetKey("tabular_synth")) is not None
