@@ -77,7 +77,8 @@ def tabular_scorecard(
 ) -> Scorecard:
     """``verdicts``: the lane's checks' latest results (tstr, dcr, membership_inference,
     id_leakage, constraint_violations, data_quality). Id columns are left out of every measure."""
-    train, holdout, data = (split.without_ids(f) for f in (split.train, split.holdout, synthetic.data))
+    ids = synthetic.id_columns
+    train, holdout, data = (split.without_ids(f, ids) for f in (split.train, split.holdout, synthetic.data))
     log("scorecard: fidelity (SDMetrics quality report)")
     fidelity = fidelity_report(train, data)
     log("scorecard: privacy (NNDR)")

@@ -19,9 +19,10 @@ from pandas.api import types as ptypes
 from synth_assets.errors import InputDataError
 
 ID_HANDLINGS = ("fresh", "drop")
-# An id-like name (or SDV's "id" sdtype) marks an id only when at least this share of the
-# non-null values is distinct: "store_id" over 10,000 sales rows is a category, not an id.
-NEAR_UNIQUE = 0.9
+# An id-like name (or SDV's "id" sdtype) marks an id only when the column has more distinct
+# values than a category would: "store_id" with 8 stores over 10,000 sales is a category.
+MAX_CATEGORIES = 20
+MAX_CATEGORY_SHARE = 0.05
 MIN_ROWS_FOR_MONOTONIC = 10
 _ID_TOKENS = {"id", "uuid", "guid", "key", "identifier", "pk"}
 _PREFIXED_NUMBER = re.compile(r"^(\D*?)(\d+)$")
@@ -44,6 +45,13 @@ def has_id_name(name: str) -> bool:
     return any(token in _ID_TOKENS for token in name_tokens(name))
 
 
+def is_category_like(values: pd.Series) -> bool:
+    """At most ``max(20, 5 % of the non-null rows)`` distinct values: each value stands for many
+    rows, so it identifies nobody and can be modelled as a category."""
+    present = values.dropna()
+    return present.nunique() <= max(MAX_CATEGORIES, MAX_CATEGORY_SHARE * len(present))
+
+
 def detect_id_columns(
     frame: pd.DataFrame, target: str, sdv_id_columns: set[str] | frozenset[str] = frozenset()
 ) -> list[IdColumn]:
@@ -51,8 +59,9 @@ def detect_id_columns(
 
     A column is an id when it is (a) unique integers in increasing order (a row counter or an
     auto-increment key), or (b) named like an id (a token ``id``, ``uuid``, ``key``, ...) or
-    given SDV's ``id`` sdtype (``sdv_id_columns``), with at least ``NEAR_UNIQUE`` of its
-    non-null values distinct. The target is never an id. Call on the whole table in file
+    given SDV's ``id`` sdtype (``sdv_id_columns``), with more distinct values than a category
+    (:func:`is_category_like`): a patient id repeated over a few visits each is still an id.
+    The target is never an id. Call on the whole table in file
     order, before any split shuffles it.
     """
     found = []
@@ -70,7 +79,7 @@ def detect_id_columns(
             and values.is_monotonic_increasing
         ):
             found.append(IdColumn(str(column), "unique integers in increasing order"))
-        elif unique_share >= NEAR_UNIQUE and (has_id_name(column) or column in sdv_id_columns):
+        elif (has_id_name(column) or column in sdv_id_columns) and not is_category_like(values):
             why = "id-like name" if has_id_name(column) else "SDV's id sdtype"
             found.append(IdColumn(str(column), f"{why}, {unique_share:.0%} of values distinct"))
     return found

@@ -50,9 +50,11 @@ class TableSplit:
         meta = {**meta, "id_columns": tuple(meta.get("id_columns", ()))}
         return cls(train=frames["train"], holdout=frames["holdout"], **meta)
 
-    def without_ids(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` less this table's id columns: what the metrics compare."""
-        return frame.drop(columns=[c for c in self.id_columns if c in frame.columns])
+    def without_ids(self, frame: pd.DataFrame, also: list[str] = ()) -> pd.DataFrame:
+        """``frame`` less this table's id columns (and ``also``, ids the synthesizer found):
+        what the metrics compare."""
+        ids = {*self.id_columns, *also}
+        return frame.drop(columns=[c for c in frame.columns if c in ids])
 
     @property
     def all_rows(self) -> pd.DataFrame:

@@ -41,10 +41,15 @@ def test_detects_counters_and_id_named_unique_columns_but_not_categories():
     assert "increasing" in found["row"] and "id-like name" in found["customerId"]
 
 
-def test_sdv_id_sdtype_counts_only_when_nearly_unique():
+def test_sdv_id_sdtype_counts_only_beyond_a_category():
     frame = _table().assign(ref=lambda f: [f"r{i}" for i in range(len(f))])
     assert "ref" in {c.name for c in detect_id_columns(frame, "label", {"ref", "store_id"})}
     assert "store_id" not in {c.name for c in detect_id_columns(frame, "label", {"ref", "store_id"})}
+
+
+def test_a_repeated_patient_id_is_still_an_id():
+    frame = _table().assign(patient_id=lambda f: [f"P{i // 3:04d}" for i in range(len(f))])  # 3 visits each
+    assert "patient_id" in {c.name for c in detect_id_columns(frame, "label")}
 
 
 def test_target_is_never_an_id_and_override_wins():
@@ -100,10 +105,22 @@ def test_sdv_alone_copies_real_ids_and_the_lane_does_not():
     """The bug: SDV 2.0's UniformEncoder on a plain id column samples real ids."""
     frame = make_mixed_table(300).assign(patient_id=lambda f: [f"P{i:04d}" for i in range(len(f))])
     train = frame.iloc[:200]
-    plain = synthesize(train, seed=0)  # the id is modelled like any other column
-    assert leaked_ids(plain.data, frame, ["patient_id"])["patient_id"] > 0
+    from sdv.metadata import Metadata
+    from sdv.single_table import GaussianCopulaSynthesizer
+
+    sdv = GaussianCopulaSynthesizer(Metadata.detect_from_dataframes({"t": train}, infer_keys=None))
+    sdv.fit({"t": train})
+    assert leaked_ids(sdv.sample(200)["t"], frame, ["patient_id"])["patient_id"] > 0
     fresh = synthesize(train, seed=0, id_columns=["patient_id"], real_ids=frame[["patient_id"]])
     assert leaked_ids(fresh.data, frame, ["patient_id"]) == {"patient_id": 0}
     assert list(fresh.data.columns) == list(train.columns) and fresh.data["patient_id"].is_unique
     dropped = synthesize(train, seed=0, id_columns=["patient_id"], id_handling="drop")
     assert "patient_id" not in dropped.data.columns and dropped.id_handling == "drop"
+
+
+@pytest.mark.slow
+def test_an_undeclared_sdv_id_column_is_never_sampled_from_real_values():
+    frame = make_mixed_table(300).assign(record_id=lambda f: [f"R{i:04d}" for i in range(len(f))])
+    synthetic = synthesize(frame, seed=0)  # no id_columns given
+    assert synthetic.id_columns == ["record_id"]
+    assert leaked_ids(synthetic.data, frame, ["record_id"]) == {"record_id": 0}

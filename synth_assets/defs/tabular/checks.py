@@ -54,7 +54,8 @@ class MembershipCheckConfig(Config):
 
 def compared(split: TableSplit, synthetic: SyntheticTable) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Synthetic, train and holdout rows without the id columns."""
-    return split.without_ids(synthetic.data), split.without_ids(split.train), split.without_ids(split.holdout)
+    ids = synthetic.id_columns
+    return tuple(split.without_ids(f, ids) for f in (synthetic.data, split.train, split.holdout))
 
 
 @asset_check(asset=tabular_synth, name="tstr", blocking=True, additional_ins=_REAL)
@@ -140,7 +141,8 @@ def data_quality_check(
 def id_leakage_check(context, tabular_synth: SyntheticTable, real_table: TableSplit) -> AssetCheckResult:
     """Privacy: no synthetic row may carry an id that occurs in the real table, train or
     holdout (docs/metrics.md, "Id leakage")."""
-    leaked = leaked_ids(tabular_synth.data, real_table.all_rows, list(real_table.id_columns))
+    ids = list(dict.fromkeys([*real_table.id_columns, *tabular_synth.id_columns]))
+    leaked = leaked_ids(tabular_synth.data, real_table.all_rows, ids)
     verdict = DEFAULTS.id_leakage(leaked, len(tabular_synth.data), tabular_synth.id_handling)
     context.log.info(verdict.summary)
     return check_result(verdict)
