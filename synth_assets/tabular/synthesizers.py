@@ -131,9 +131,10 @@ def synthesize(
             n_values = train[column].nunique()
             log(f"column {column!r}: SDV's id sdtype, {n_values} distinct values; treated as an id")
     id_columns = [c for c in train.columns if c in id_columns]
-    in_rules = sorted({c for rule in constraints for c in rule.columns} & set(id_columns))
+    in_rules = sorted({c for r in constraints if r.source == "config" for c in r.columns} & set(id_columns))
     if in_rules:
         raise InputDataError(f"id column(s) {in_rules} cannot take part in constraints")
+    constraints = [r for r in constraints if not set(r.columns) & set(id_columns)]  # detected ones
     modelled = train.drop(columns=id_columns)
     if modelled.shape[1] == 0:
         raise InputDataError("every column is an id column; nothing left to model")

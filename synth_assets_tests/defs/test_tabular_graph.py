@@ -353,3 +353,15 @@ def test_the_readme_example_configs_pass_every_check(tmp_path, name, monkeypatch
     else:
         assert "read from the data" not in synthetic.privacy_guarantee
         assert "(ε=1, δ=1e-06)-DP (MST" in checks["dcr"].description
+
+
+def test_a_bad_rule_in_config_fails_the_step_with_its_entry_named(tmp_path):
+    ops = {
+        "tabular_synth": {
+            "config": {"constraints": [{"type": "inequality", "columns": ["mean radius", "nope"]}]}
+        }
+    }
+    result = _run(tmp_path, ops=ops)
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "tabular_synth"
+    assert "constraints[0]: unknown column(s) ['nope']" in str(failure.event_specific_data.error)

@@ -13,6 +13,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.ui import number, settings, summary, table, tag_run
 from synth_assets.tabular.constraints import auto_rules, detect_inequalities, parse_constraints
@@ -102,20 +103,22 @@ def real_table(
 
     The holdout is used only for evaluation and never trains a synthesizer.
     """
-    real = load_real_table(
-        config.source,
-        target=config.target,
-        task_type=config.task_type,
-        allowed_dir=input_location.allowed_dir,
-        encoding=config.encoding,
-        sep=config.sep,
-    )
-    ids = find_id_columns(real.frame, real.target, config.id_columns)
+    with settings_errors_are_final():
+        real = load_real_table(
+            config.source,
+            target=config.target,
+            task_type=config.task_type,
+            allowed_dir=input_location.allowed_dir,
+            encoding=config.encoding,
+            sep=config.sep,
+        )
+        ids = find_id_columns(real.frame, real.target, config.id_columns)
     context.log.info(
         f"loaded {real.source}: {real.frame.shape[0]} rows x {real.frame.shape[1]} "
         f"columns, target {real.target!r} ({real.task_type})"
     )
-    split = split_table(real, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    with settings_errors_are_final():
+        split = split_table(real, holdout_fraction=config.holdout_fraction, seed=config.seed)
     split = dataclasses.replace(split, id_columns=tuple(i.name for i in ids))
     if ids:
         context.log.info("id columns (never modelled): " + "; ".join(f"{i.name} ({i.reason})" for i in ids))
@@ -149,9 +152,12 @@ def real_table(
 def tabular_synth(
     context: AssetExecutionContext, config: TabularSynthConfig, real_table: TableSplit
 ) -> SyntheticTable:
-    """Synthetic rows from an SDV synthesizer fit on the train split only; same schema as real."""
+    """Synthetic rows from a synthesizer (SDV, or smartnoise-synth's differentially private MST /
+    AIM) fit on the train split only; same schema as real. Id columns get fresh values, rules
+    between columns are enforced, the privacy guarantee is stated."""
     train = real_table.train
-    declared = parse_constraints([c.model_dump() for c in config.constraints], train)
+    with settings_errors_are_final():
+        declared = parse_constraints([c.model_dump() for c in config.constraints], train)
     detected = detect_inequalities(train, exclude=set(real_table.id_columns))
     declared_text = {r.describe() for r in declared}
     detected = [r for r in detected if r.describe() not in declared_text]
@@ -161,23 +167,24 @@ def tabular_synth(
             f"{len(detected)} rule(s) hold in every train row; enforcing {len(applied)}: "
             + "; ".join(r.describe() for r in applied)
         )
-    synthetic = synthesize(
-        train,
-        kind=config.synthesizer,
-        num_rows=config.num_rows,
-        epochs=config.epochs,
-        seed=config.seed,
-        log=context.log.info,
-        id_columns=list(real_table.id_columns),
-        real_ids=real_table.all_rows[list(real_table.id_columns)],
-        id_handling=config.id_handling,
-        constraints=declared + applied,
-        missing_values=config.missing_values,
-        epsilon=config.epsilon,
-        delta=config.delta,
-        dp_bins=config.dp_bins,
-        dp_bounds={b.column: (b.low, b.high) for b in config.dp_bounds},
-    )
+    with settings_errors_are_final():
+        synthetic = synthesize(
+            train,
+            kind=config.synthesizer,
+            num_rows=config.num_rows,
+            epochs=config.epochs,
+            seed=config.seed,
+            log=context.log.info,
+            id_columns=list(real_table.id_columns),
+            real_ids=real_table.all_rows[list(real_table.id_columns)],
+            id_handling=config.id_handling,
+            constraints=declared + applied,
+            missing_values=config.missing_values,
+            epsilon=config.epsilon,
+            delta=config.delta,
+            dp_bins=config.dp_bins,
+            dp_bounds={b.column: (b.low, b.high) for b in config.dp_bounds},
+        )
     proposed = pd.DataFrame(
         [{"rule": r.describe(), "source": r.source, "enforced": True} for r in declared]
         + [{"rule": r.describe(), "source": "detected", "enforced": r in applied} for r in detected]
