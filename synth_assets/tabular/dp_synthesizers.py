@@ -180,7 +180,9 @@ def _as_number(values: pd.Series) -> pd.Series:
 
 def _from_number(numbers: pd.Series, like: pd.Series) -> pd.Series:
     if ptypes.is_datetime64_any_dtype(like):
-        return pd.to_datetime(numbers.round(), unit="ns")
+        moments = pd.to_datetime(numbers.round(), unit="ns")  # int64 nanoseconds are UTC
+        tz = getattr(like.dt, "tz", None)
+        return moments.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else moments
     return numbers
 
 

@@ -69,3 +69,11 @@ def test_bad_budget_is_refused(people):
         synthesize(people, kind="aim", delta=1.0)
     with pytest.raises(InputDataError, match="cannot read 'soon' as a bound"):
         synthesize(people, kind="mst", dp_bounds={"joined": ("2020-01-01", "soon")})
+
+
+@pytest.mark.slow
+def test_timezone_aware_dates_come_back_in_their_zone(people):
+    frame = people.assign(joined=people.joined.dt.tz_localize("Europe/Paris"))
+    data = synthesize(frame, kind="mst", epsilon=5.0, seed=0).data
+    assert data["joined"].dtype == frame["joined"].dtype
+    assert data["joined"].between(frame.joined.min(), frame.joined.max()).all()
