@@ -79,8 +79,8 @@ class TabularRules:
             float(n_breaking),
             self.constraint_rule,
             text,
-            values={"n_rules": len(per_rule), "n_rules_broken": len(broken)},
-            settings={"n_rows": n_rows},
+            values={"n_rules_broken": len(broken)},
+            settings={"n_rules": len(per_rule), "n_rows": n_rows},
             details={"violations_per_rule": per_rule},
         )
 
