@@ -209,35 +209,34 @@ def rows_breaking_any(frame: pd.DataFrame, rules: list[Constraint], reference: p
     return int(broken.sum())
 
 
-def to_sdv(rule: Constraint):
-    """The SDV 2.x constraint object enforcing ``rule`` while sampling."""
-    from sdv.cag import FixedCombinations, Inequality, Range
+def to_sdv(rule: Constraint, frame: pd.DataFrame):
+    """The SDV 2.x constraint object enforcing ``rule`` on a table like ``frame`` while sampling.
 
-    if rule.type == "inequality":
+    A date pair becomes SDV's ``Inequality``, which models the gap between the two dates (a
+    length of stay keeps its distribution). A numeric pair, a sign and a value range are kept by
+    rejection, so each column stays in the model as itself: on breast_cancer the ten enforced
+    same-quantity rules cost GaussianCopula's TSTR ratio 0.93 -> 0.90 as ``Inequality``
+    transforms and nothing by rejection (0.95; 16 % of free samples broke a rule). Fixed
+    combinations become SDV's ``FixedCombinations``."""
+    from sdv.cag import FixedCombinations, Inequality
+
+    if rule.type == "inequality" and _kind(frame[rule.columns[0]]) == "datetime":
         return Inequality(
             low_column_name=rule.columns[0], high_column_name=rule.columns[1], strict_boundaries=rule.strict
         )
-    if rule.type == "range":
-        low, middle, high = rule.columns
-        return Range(
-            low_column_name=low,
-            middle_column_name=middle,
-            high_column_name=high,
-            strict_boundaries=rule.strict,
-        )
     if rule.type == "fixed_combinations":
         return FixedCombinations(column_names=list(rule.columns))
-    return _sign_constraint(rule)
+    return _rejecting(rule)
 
 
-def _sign_constraint(rule: Constraint):
-    """SDV 2.0 has no positive / negative class: a programmable constraint that keeps the data
-    as is and rejects rows of the wrong sign while sampling."""
+def _rejecting(rule: Constraint):
+    """A programmable constraint that keeps the data as it is and rejects, while sampling, the
+    rows that break ``rule`` (SDV 2.0 has no positive / negative class at all)."""
     from sdv.cag import SingleTableProgrammableConstraint
 
-    class SignConstraint(SingleTableProgrammableConstraint):
-        def __init__(self, column_name, positive, strict):
-            self.column_name, self.positive, self.strict = column_name, positive, strict
+    class RejectRowsBreaking(SingleTableProgrammableConstraint):
+        def __init__(self, rule_text):
+            self.rule_text = rule_text
 
         def transform(self, data):
             return data
@@ -251,4 +250,4 @@ def _sign_constraint(rule: Constraint):
         def is_valid(self, synthetic_data):
             return ~violations(synthetic_data, rule).to_numpy()
 
-    return SignConstraint(rule.columns[0], rule.type == "positive", rule.strict)
+    return RejectRowsBreaking(rule.describe())

@@ -205,8 +205,13 @@ def _fit_sample_sdv(modelled, kind, epochs, num_rows, seed, constraints, missing
     table = "real"
     flagged = {}
     if missing_values == "joint":
-        # SDV's inequality and range classes model their columns' nulls themselves
-        in_rules = {c for rule in constraints if rule.type in ("inequality", "range") for c in rule.columns}
+        # SDV's Inequality (date pairs) models its columns' nulls itself
+        in_rules = {
+            c
+            for rule in constraints
+            if rule.type == "inequality" and ptypes.is_datetime64_any_dtype(modelled[rule.columns[0]])
+            for c in rule.columns
+        }
         modelled, flagged = with_null_flags(modelled, skip=in_rules, seed=seed)
         if flagged:
             log(f"missing values of {list(flagged)} are modelled jointly with the other columns")
@@ -214,10 +219,9 @@ def _fit_sample_sdv(modelled, kind, epochs, num_rows, seed, constraints, missing
     for flag in flagged.values():
         metadata.update_column(column_name=flag, sdtype="categorical", table_name=table)
     _treat_repeated_values_as_categories(metadata, table, modelled, log)
-    _numeric_for_rules(metadata, table, modelled, constraints)
     synthesizer = _make_synthesizer(kind, metadata, epochs)
     if constraints:
-        synthesizer.add_constraints([to_sdv(rule) for rule in constraints])
+        synthesizer.add_constraints([to_sdv(rule, modelled) for rule in constraints])
         log(f"enforcing {len(constraints)} rule(s): " + "; ".join(r.describe() for r in constraints))
     log(
         f"fitting {kind} on {len(modelled)} rows x {modelled.shape[1]} columns"
@@ -266,18 +270,6 @@ def _sample_keeping_rules(sample, num_rows, rules, reference, seed, log) -> pd.D
     if rules:
         log(f"kept {num_rows} of {drawn} sampled rows that keep every rule")
     return rows
-
-
-def _numeric_for_rules(metadata, table: str, frame: pd.DataFrame, rules: list[Constraint]) -> None:
-    """SDV guesses ``ordinal`` / ``categorical`` for integer columns with few values, and its
-    inequality and range classes accept only numerical or datetime columns."""
-    columns = metadata.tables[table].columns
-    for rule in rules:
-        if rule.type == "fixed_combinations":
-            continue
-        for name in rule.columns:
-            if ptypes.is_numeric_dtype(frame[name]) and columns[name]["sdtype"] != "numerical":
-                metadata.update_column(column_name=name, sdtype="numerical", table_name=table)
 
 
 def with_null_flags(
