@@ -24,6 +24,8 @@ ID_HANDLINGS = ("fresh", "drop")
 MAX_CATEGORIES = 20
 MAX_CATEGORY_SHARE = 0.05
 MIN_ROWS_FOR_MONOTONIC = 10
+# A text column with at least this share of distinct values is free text (or a key), not a category.
+FREE_TEXT_SHARE = 0.5
 _ID_TOKENS = {"id", "uuid", "guid", "key", "identifier", "pk"}
 _PREFIXED_NUMBER = re.compile(r"^(\D*?)(\d+)$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -53,17 +55,20 @@ def is_category_like(values: pd.Series) -> bool:
 
 
 def detect_id_columns(
-    frame: pd.DataFrame, target: str, sdv_id_columns: set[str] | frozenset[str] = frozenset()
+    frame: pd.DataFrame, target: str, sdtypes: dict[str, str] | None = None
 ) -> list[IdColumn]:
     """Columns of ``frame`` that identify rows rather than describe them.
 
     A column is an id when it is (a) unique integers in increasing order (a row counter or an
     auto-increment key), or (b) named like an id (a token ``id``, ``uuid``, ``key``, ...) or
-    given SDV's ``id`` sdtype (``sdv_id_columns``), with more distinct values than a category
-    (:func:`is_category_like`): a patient id repeated over a few visits each is still an id.
-    The target is never an id. Call on the whole table in file
-    order, before any split shuffles it.
+    given SDV's ``id`` sdtype (``sdtypes``: SDV's guess per column), with more distinct values
+    than a category (:func:`is_category_like`): a patient id repeated over a few visits each
+    is still an id; or (c) free text: a text column SDV would model as a category although at
+    least half its values are distinct (comments, addresses), which a synthesizer would copy
+    verbatim. The target is never an id. Call on the whole table in file order, before any
+    split shuffles it.
     """
+    sdtypes = sdtypes or {}
     found = []
     for column in frame.columns:
         if column == target:
@@ -79,24 +84,44 @@ def detect_id_columns(
             and values.is_monotonic_increasing
         ):
             found.append(IdColumn(str(column), "unique integers in increasing order"))
-        elif (has_id_name(column) or column in sdv_id_columns) and not is_category_like(values):
+        elif (has_id_name(column) or sdtypes.get(column) == "id") and not is_category_like(values):
             why = "id-like name" if has_id_name(column) else "SDV's id sdtype"
             found.append(IdColumn(str(column), f"{why}, {unique_share:.0%} of values distinct"))
+        elif (
+            _is_text(values)
+            and sdtypes.get(column, "categorical") == "categorical"
+            and unique_share >= FREE_TEXT_SHARE
+            and not is_category_like(values)
+        ):
+            found.append(
+                IdColumn(
+                    str(column), f"free text, {unique_share:.0%} of values distinct: a model would copy it"
+                )
+            )
     return found
+
+
+def _is_text(values: pd.Series) -> bool:
+    return ptypes.is_object_dtype(values) or ptypes.is_string_dtype(values)
+
+
+def sdv_sdtypes(frame: pd.DataFrame) -> dict[str, str]:
+    """SDV 2.x's metadata detection: the sdtype it guesses per column."""
+    from sdv.metadata import Metadata
+
+    metadata = Metadata.detect_from_dataframes({"real": frame}, infer_keys=None)
+    return {name: spec["sdtype"] for name, spec in metadata.tables["real"].columns.items()}
 
 
 def sdv_id_columns(frame: pd.DataFrame) -> set[str]:
     """Columns SDV 2.x's metadata detection gives the ``id`` sdtype."""
-    from sdv.metadata import Metadata
-
-    metadata = Metadata.detect_from_dataframes({"real": frame}, infer_keys=None)
-    return {name for name, spec in metadata.tables["real"].columns.items() if spec["sdtype"] == "id"}
+    return {name for name, sdtype in sdv_sdtypes(frame).items() if sdtype == "id"}
 
 
 def find_id_columns(frame: pd.DataFrame, target: str, override: list[str] | None = None) -> list[IdColumn]:
     """The user's ``override`` (when given, even empty) or the detected id columns."""
     if override is None:
-        return detect_id_columns(frame, target, sdv_id_columns(frame))
+        return detect_id_columns(frame, target, sdv_sdtypes(frame))
     unknown = [c for c in override if c not in frame.columns]
     if unknown:
         raise InputDataError(

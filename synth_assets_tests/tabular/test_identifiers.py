@@ -43,8 +43,23 @@ def test_detects_counters_and_id_named_unique_columns_but_not_categories():
 
 def test_sdv_id_sdtype_counts_only_beyond_a_category():
     frame = _table().assign(ref=lambda f: [f"r{i}" for i in range(len(f))])
-    assert "ref" in {c.name for c in detect_id_columns(frame, "label", {"ref", "store_id"})}
-    assert "store_id" not in {c.name for c in detect_id_columns(frame, "label", {"ref", "store_id"})}
+    sdtypes = {"ref": "id", "store_id": "id"}
+    assert "ref" in {c.name for c in detect_id_columns(frame, "label", sdtypes)}
+    assert "store_id" not in {c.name for c in detect_id_columns(frame, "label", sdtypes)}
+
+
+def test_free_text_is_never_modelled_but_cities_and_emails_are_left_to_sdv():
+    rng = np.random.default_rng(0)
+    frame = _table().assign(
+        comment=lambda f: [
+            f"called back on day {i}, {w}" for i, w in enumerate(rng.choice(["ok", "late"], len(f)))
+        ],
+        city=lambda f: rng.choice([f"town{i}" for i in range(60)], len(f)),
+        email=lambda f: [f"user{i}@example.org" for i in range(len(f))],
+    )
+    found = {c.name: c.reason for c in find_id_columns(frame, "label")}
+    assert "free text" in found["comment"] and "city" not in found
+    assert "email" not in found  # SDV's email sdtype: replaced by Faker, never copied
 
 
 def test_a_repeated_patient_id_is_still_an_id():
