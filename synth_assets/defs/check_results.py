@@ -60,6 +60,7 @@ class CheckRecord:
     run_id: str | None
     state: str  # passed | failed (on the latest materialization) | stale | errored (no result) | absent
     verdict: Verdict
+    severity: str = "ERROR"  # of the latest result: a WARN failure is reported, it gates nothing
 
     @property
     def passed(self) -> bool:
@@ -135,5 +136,5 @@ def latest_check_records(
                 "its latest result is from an older materialization; re-run the lane with its checks",
             )
         state = ("passed" if evaluation.passed else "failed") if fresh else "stale"
-        out[key.name] = CheckRecord(key, record.run_id, state, verdict)
+        out[key.name] = CheckRecord(key, record.run_id, state, verdict, evaluation.severity.value)
     return out

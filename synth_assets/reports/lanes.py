@@ -34,6 +34,7 @@ MEANINGS = {
     "id_leakage": "Synthetic rows carrying an id that occurs in the real table (train or holdout).",
     "constraint_violations": "Synthetic rows breaking a rule between columns (declared in config, or detected and enforced).",
     "membership_inference": "AUC of guessing who was in train from distance to the synthetic rows; 0.5 reveals nothing.",
+    "bias_amplification": "Largest widening of the outcome gap between groups of a sensitive column, real vs synthetic.",
     "fid": "Frechet distance of generated to real holdout images in the feature space; judged against real-vs-real.",
     "kid": "Unbiased kernel distance to the real holdout (cubic kernel); judged against real-vs-real.",
     "prdc": "Recall: share of real images covered by the generated manifold; low means mode collapse.",
@@ -127,6 +128,7 @@ def tabular_scorecard(
             else "No differential-privacy synthesizer was used; privacy rests on the measurements above.",
         ),
         *verdict_metrics("data quality", verdicts, ["data_quality", "constraint_violations"]),
+        *verdict_metrics("fairness", verdicts, ["bias_amplification"]),
     ]
     shapes = fidelity.per_column.sort_values("Score").head(8)[["Column", "Metric", "Score"]]
     columns = [c for c in train.columns if c != split.target][:5] + [split.target]

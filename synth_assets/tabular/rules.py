@@ -22,6 +22,8 @@ class TabularRules:
     mia_max_auc: float = 0.60  # distance membership-inference attack
     max_leaked_ids: int = 0  # synthetic rows carrying a real id
     max_rule_violations: int = 0  # synthetic rows breaking a declared or enforced rule
+    max_share_shift: float = 0.05  # bias: a group's share of rows, real vs synthetic
+    max_gap_increase: float = 0.05  # bias: widening of the outcome gap between groups
 
     @property
     def tstr_rule(self) -> str:
@@ -46,6 +48,57 @@ class TabularRules:
     @property
     def mia_rule(self) -> str:
         return f"<= {self.mia_max_auc:g} (distance attack)"
+
+    @property
+    def bias_rule(self) -> str:
+        return f"share shift <= {self.max_share_shift:g}, parity gap widening <= {self.max_gap_increase:g}"
+
+    def bias_amplification(self, reports: list, source: str) -> Verdict:
+        """``reports``: one :class:`~synth_assets.metrics.bias.BiasReport` per sensitive column."""
+        if not reports:
+            return Verdict(
+                "bias_amplification", True, "max_gap_increase", 0.0, self.bias_rule,
+                "no sensitive columns (none set in config, none suggested by name)",
+                settings={"sensitive_columns": [], "source": source},
+            )  # fmt: skip
+        problems, values, per_column = [], {}, {}
+        for r in reports:
+            shift_ok = r.max_share_shift <= self.max_share_shift
+            gap_ok = r.gap_increase <= self.max_gap_increase
+            if not shift_ok:
+                problems.append(f"{r.column}: a group's share moved {fmt(r.max_share_shift)}")
+            if not gap_ok:
+                problems.append(
+                    f"{r.column}: parity gap {fmt(r.parity_gap_real)} -> {fmt(r.parity_gap_synthetic)}"
+                )
+            values[f"gap_increase_{r.column}"] = r.gap_increase
+            values[f"share_shift_{r.column}"] = r.max_share_shift
+            per_column[r.column] = {
+                "outcome": r.outcome,
+                "parity_gap_real": r.parity_gap_real,
+                "parity_gap_synthetic": r.parity_gap_synthetic,
+                "disparate_impact_real": r.disparate_impact_real,
+                "disparate_impact_synthetic": r.disparate_impact_synthetic,
+                "groups": r.groups.to_dict(orient="records"),
+            }
+        worst = max(r.gap_increase for r in reports)
+        columns = ", ".join(
+            f"{r.column} (gap {fmt(r.parity_gap_real)} -> {fmt(r.parity_gap_synthetic)}, "
+            f"share shift {fmt(r.max_share_shift)})"
+            for r in reports
+        )
+        return Verdict(
+            "bias_amplification",
+            not problems,
+            "max_gap_increase",
+            worst,
+            self.bias_rule,
+            ("; ".join(problems) if problems else "no group shifted or gap widened beyond the rule")
+            + f": {columns}",
+            values=values,
+            settings={"sensitive_columns": [r.column for r in reports], "source": source},
+            details={"per_column": per_column},
+        )
 
     def id_leakage(self, leaked: dict[str, int], n_rows: int, id_handling: str) -> Verdict:
         total = sum(leaked.values())

@@ -49,6 +49,7 @@ TABULAR_CHECK_NAMES = {
     "id_leakage",
     "constraint_violations",
     "membership_inference",
+    "bias_amplification",
 }
 image_assets, image_checks = group_assets("images"), group_checks("images")
 instruction_assets, instruction_checks = group_assets("instructions"), group_checks("instructions")

@@ -57,6 +57,7 @@ def tabular_verdicts(split, synthetic, rules=TabularRules()) -> dict[str, Verdic
         rules.membership_inference(mia, None, "density-ratio attack not run", len(split.holdout)),
         rules.id_leakage({}, len(data), "fresh"),
         rules.constraint_violations({}, 0, len(data)),
+        rules.bias_amplification([], "suggested by name"),
     ]
     return {v.check: Verdict.from_json(v.to_json()) for v in verdicts}  # as stored: 4 significant digits
 

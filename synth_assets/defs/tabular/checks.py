@@ -11,6 +11,7 @@ from synth_assets.defs.check_results import check_result
 from synth_assets.defs.tabular.assets import tabular_synth
 from synth_assets.defs.ui import table
 from synth_assets.errors import InputDataError
+from synth_assets.metrics.bias import bias_report, suggest_sensitive_columns
 from synth_assets.metrics.membership import density_ratio_mia_auc
 from synth_assets.metrics.privacy import dcr_report, membership_inference_auc
 from synth_assets.metrics.quality import RANGE_TOLERANCE, run_quality_suite
@@ -44,6 +45,20 @@ class QualityCheckConfig(Config):
     range_tolerance: float = Field(
         default=RANGE_TOLERANCE, description="Range expectations widen by this share of the column's range."
     )
+
+
+class BiasCheckConfig(Config):
+    sensitive_columns: list[str] | None = Field(
+        default=None,
+        description="Columns to audit; suggested from names (gender, sex, age, ...) when omitted.",
+    )
+    max_share_shift: float = Field(
+        default=DEFAULTS.max_share_shift, description="Most a group's share may move."
+    )
+    max_gap_increase: float = Field(
+        default=DEFAULTS.max_gap_increase, description="Most the outcome gap between groups may widen."
+    )
+    blocking: bool = Field(default=False, description="Fail with ERROR (stops downstream) instead of WARN.")
 
 
 class MembershipCheckConfig(Config):
@@ -188,6 +203,31 @@ def membership_inference_check(
     return check_result(verdict)
 
 
+@asset_check(asset=tabular_synth, name="bias_amplification", blocking=True, additional_ins=_REAL)
+def bias_amplification_check(
+    context, config: BiasCheckConfig, tabular_synth: SyntheticTable, real_table: TableSplit
+) -> AssetCheckResult:
+    """Fairness: per sensitive column, no group's share of rows may move, and the gap in outcomes
+    between groups may not widen, beyond the rule (docs/metrics.md, "Bias amplification"). Warns
+    by default; ``blocking: true`` makes a failure stop downstream assets and the mixes."""
+    rules = TabularRules(max_share_shift=config.max_share_shift, max_gap_increase=config.max_gap_increase)
+    data, train, _ = compared(real_table, tabular_synth)
+    if config.sensitive_columns is None:
+        columns, source = suggest_sensitive_columns(train, real_table.target), "suggested by name"
+    else:
+        columns, source = config.sensitive_columns, "config"
+    unknown = [c for c in columns if c not in train.columns or c not in data.columns]
+    if unknown:
+        verdict = not_measured(
+            "bias_amplification", "max_gap_increase", rules.bias_rule, f"unknown or id column(s) {unknown}"
+        )
+    else:
+        reports = [bias_report(train, data, c, real_table.target, real_table.task_type) for c in columns]
+        verdict = rules.bias_amplification(reports, source)
+    context.log.info(verdict.summary)
+    return check_result(verdict, blocking=config.blocking)
+
+
 tabular_checks = [
     tstr_check,
     dcr_check,
@@ -195,4 +235,5 @@ tabular_checks = [
     id_leakage_check,
     constraint_violations_check,
     membership_inference_check,
+    bias_amplification_check,
 ]
