@@ -136,6 +136,11 @@ def tabular_scorecard(
         "Real vs synthetic marginals": plots.marginals(train, data, columns),
         "Correlations, real vs synthetic": plots.correlation_heatmaps(train, data),
     }
+    bias = verdicts.get("bias_amplification")
+    for column, facts in ((bias.details.get("per_column") or {}) if bias else {}).items():
+        figures[f"Bias audit: {column}, real vs synthetic"] = plots.group_bars(
+            pd.DataFrame(facts["groups"]), column, facts["outcome"]
+        )
     notes = [
         f"{len(data)} synthetic rows from {synthetic.synthesizer}; {len(train)} real train and {len(holdout)} real holdout rows."
     ]

@@ -174,3 +174,25 @@ def collapse_plot(curve: pd.DataFrame) -> bytes:
         ax.set_title(metric.replace("_", " "), fontsize=10)
         ax.legend(fontsize=8)
     return _png(plt, fig)
+
+
+def group_bars(groups: pd.DataFrame, column: str, outcome: str) -> bytes:
+    """One sensitive column: each group's share of rows and its outcome, real vs synthetic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    frame = groups.set_index("group")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), squeeze=False)
+    for ax, (prefix, title) in zip(
+        axes.flat, [("share", "share of rows"), ("outcome", outcome)], strict=True
+    ):
+        frame[[f"{prefix}_real", f"{prefix}_synthetic"]].set_axis(["real", "synthetic"], axis=1).plot.bar(
+            ax=ax, color=[REAL_COLOUR, SYNTH_COLOUR], alpha=0.8
+        )
+        ax.set_title(f"{column}: {title}", fontsize=9)
+        ax.set_xlabel("")
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    return _png(plt, fig)

@@ -79,7 +79,7 @@ class TabularRules:
                 "parity_gap_synthetic": r.parity_gap_synthetic,
                 "disparate_impact_real": r.disparate_impact_real,
                 "disparate_impact_synthetic": r.disparate_impact_synthetic,
-                "groups": r.groups.to_dict(orient="records"),
+                "groups": r.groups.astype(object).where(r.groups.notna(), None).to_dict(orient="records"),
             }
         worst = max(r.gap_increase for r in reports)
         columns = ", ".join(

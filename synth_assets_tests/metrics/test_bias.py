@@ -61,3 +61,27 @@ def test_numeric_columns_are_grouped_in_real_quartiles_and_regression_gaps_scale
 def test_no_sensitive_columns_passes_and_says_so():
     verdict = TabularRules().bias_amplification([], "suggested by name")
     assert verdict.passed and "no sensitive columns" in verdict.summary
+
+
+def test_the_verdict_carries_the_groups_and_the_scorecard_plots_them(
+    breast_cancer_split, gaussian_copula_synth
+):
+    import json
+
+    from synth_assets.reports.lanes import tabular_scorecard
+    from synth_assets.verdicts import Verdict
+
+    split, synthetic = breast_cancer_split, gaussian_copula_synth
+    real = split.train.assign(sex=np.where(split.train["mean radius"] > 14, "M", "F"))
+    fake = synthetic.data.assign(sex=np.where(synthetic.data["mean radius"] > 14, "M", "F"))
+    report = bias_report(real, fake, "sex", "target", "binary")
+    verdict = Verdict.from_json(
+        json.loads(json.dumps(TabularRules().bias_amplification([report], "config").to_json()))
+    )
+    groups = verdict.details["per_column"]["sex"]["groups"]
+    assert {g["group"] for g in groups} == {"F", "M"}
+    card = tabular_scorecard(split, synthetic, {"bias_amplification": verdict})
+    assert "Bias audit: sex, real vs synthetic" in card.plots
+    assert card.plots["Bias audit: sex, real vs synthetic"].startswith(b"\x89PNG")
+    row = next(m for m in card.metrics if m.name == "max_gap_increase")
+    assert row.section == "fairness" and row.value == verdict.value
