@@ -124,7 +124,7 @@ def test_publish_after_the_lanes_pass(world):
     assert {r["source"] for r in chat} == {"real", "synthetic"}
     # every check result reads top down: a one-line description, the verdict first
     evaluations = [*lanes.get_asset_check_evaluations(), *instruction_run.get_asset_check_evaluations()]
-    assert len(evaluations) == 13
+    assert len(evaluations) == len(TABULAR_CHECK_NAMES) + 4 + 3  # + image and instruction checks
     for e in evaluations:
         assert e.description and "\n" not in e.description and len(e.description) <= 1000, e.check_name
         assert next(iter(e.metadata)) == "verdict" and e.metadata["verdict"].value == e.description

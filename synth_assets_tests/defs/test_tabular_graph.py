@@ -394,3 +394,30 @@ def test_bias_amplification_warns_by_default_and_blocks_when_asked(tmp_path):
         real_table=split,
     )
     assert same.passed, same.description
+
+
+@pytest.mark.slow
+def test_a_warning_bias_check_does_not_close_the_gate_and_a_blocking_one_does(tmp_path):
+    from dagster import Failure
+
+    from synth_assets.defs.gates import require_passed_gate
+
+    path = EXAMPLES / "data" / "clinic_visits.csv"  # every other check passes on it
+    for blocking in (False, True):
+        instance = DagsterInstance.ephemeral()
+        ops = {
+            "real_table": {"config": {"source": str(path), "target": "readmitted"}},
+            # a negative allowance: any shift of the age groups' shares fails
+            "tabular_synth_bias_amplification": {"config": {"max_share_shift": -1.0, "blocking": blocking}},
+        }
+        result = _run(tmp_path, ops=ops, extra=[downstream_of_synth], instance=instance)
+        assert check_evaluations(result)["bias_amplification"].passed is False
+        started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+        context = build_op_context(instance=instance)
+        if blocking:
+            assert "downstream_of_synth" not in started
+            with pytest.raises(Failure, match="bias_amplification"):
+                require_passed_gate(context, AssetKey("tabular_synth"))
+        else:
+            assert "downstream_of_synth" in started
+            assert "bias_amplification" not in require_passed_gate(context, AssetKey("tabular_synth"))
