@@ -195,18 +195,30 @@ def violations(frame: pd.DataFrame, rule: Constraint, reference: pd.DataFrame | 
     return ~combos.isin(real)
 
 
+def violation_report(
+    frame: pd.DataFrame, rules: list[Constraint], reference: pd.DataFrame
+) -> tuple[dict[str, int], int]:
+    """Rows breaking each rule (keyed by the rule's text), and rows breaking any, in one pass."""
+    broken = {r.describe(): violations(frame, r, reference).to_numpy() for r in rules}
+    any_rule = np.logical_or.reduce([*broken.values(), np.zeros(len(frame), dtype=bool)])
+    return {rule: int(rows.sum()) for rule, rows in broken.items()}, int(any_rule.sum())
+
+
 def count_violations(frame: pd.DataFrame, rules: list[Constraint], reference: pd.DataFrame) -> dict[str, int]:
     """Rows breaking each rule, keyed by the rule's text."""
-    return {r.describe(): int(violations(frame, r, reference).sum()) for r in rules}
+    return violation_report(frame, rules, reference)[0]
 
 
-def rows_breaking_any(frame: pd.DataFrame, rules: list[Constraint], reference: pd.DataFrame) -> int:
-    if not rules:
-        return 0
+def breaking_rows(frame: pd.DataFrame, rules: list[Constraint], reference: pd.DataFrame) -> np.ndarray:
+    """Boolean per row: does the row break any of ``rules``?"""
     broken = np.zeros(len(frame), dtype=bool)
     for rule in rules:
         broken |= violations(frame, rule, reference).to_numpy()
-    return int(broken.sum())
+    return broken
+
+
+def rows_breaking_any(frame: pd.DataFrame, rules: list[Constraint], reference: pd.DataFrame) -> int:
+    return int(breaking_rows(frame, rules, reference).sum())
 
 
 def to_sdv(rule: Constraint, frame: pd.DataFrame):

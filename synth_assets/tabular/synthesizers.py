@@ -14,7 +14,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from synth_assets.errors import InputDataError
-from synth_assets.tabular.constraints import Constraint, rows_breaking_any, to_sdv, violations
+from synth_assets.tabular.constraints import Constraint, breaking_rows, rows_breaking_any, to_sdv
 from synth_assets.tabular.dp_synthesizers import DEFAULT_BINS, DP_SYNTHESIZERS, fit_dp
 from synth_assets.tabular.identifiers import ID_HANDLINGS, fresh_ids, is_category_like, sdv_id_columns
 
@@ -255,11 +255,7 @@ def _sample_keeping_rules(sample, num_rows, rules, reference, seed, log) -> pd.D
         batch = sample(max(missing * 2, 100), rng)
         drawn += len(batch)
         if rules:
-            like = conform_to_schema(batch, reference)
-            broken = np.zeros(len(batch), dtype=bool)
-            for rule in rules:
-                broken |= violations(like, rule, reference).to_numpy()
-            batch = batch[~broken]
+            batch = batch[~breaking_rows(conform_to_schema(batch, reference), rules, reference)]
         kept.append(batch)
     rows = pd.concat(kept, ignore_index=True).head(num_rows)
     if len(rows) < num_rows:

@@ -16,7 +16,7 @@ from synth_assets.metrics.membership import density_ratio_mia_auc
 from synth_assets.metrics.privacy import dcr_report, membership_inference_auc
 from synth_assets.metrics.quality import RANGE_TOLERANCE, run_quality_suite
 from synth_assets.metrics.utility import MODELS, UndefinedMetricError, tstr_report
-from synth_assets.tabular.constraints import count_violations, rows_breaking_any
+from synth_assets.tabular.constraints import violation_report
 from synth_assets.tabular.identifiers import leaked_ids
 from synth_assets.tabular.rules import TabularRules
 from synth_assets.tabular.split import TableSplit
@@ -67,6 +67,12 @@ class MembershipCheckConfig(Config):
     seed: int = 0
 
 
+def _report(context, verdict, **kwargs) -> AssetCheckResult:
+    """Every check logs its one-line verdict and reports it."""
+    context.log.info(verdict.summary)
+    return check_result(verdict, **kwargs)
+
+
 def compared(split: TableSplit, synthetic: SyntheticTable) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Synthetic, train and holdout rows without the id columns."""
     ids = synthetic.id_columns
@@ -96,8 +102,7 @@ def tstr_check(
         verdict = not_measured("tstr", "tstr_ratio", rules.tstr_rule, str(exc), model=config.model)
     else:
         verdict = rules.tstr(result)
-    context.log.info(verdict.summary)
-    return check_result(verdict)
+    return _report(context, verdict)
 
 
 @asset_check(asset=tabular_synth, name="dcr", blocking=True, additional_ins=_REAL)
@@ -121,8 +126,7 @@ def dcr_check(
         verdict = not_measured("dcr", "dcr_share", rules.dcr_rule, f"{type(exc).__name__}: {exc}")
     else:
         verdict = rules.dcr(result, tabular_synth.privacy_guarantee)
-    context.log.info(verdict.summary)
-    return check_result(verdict)
+    return _report(context, verdict)
 
 
 @asset_check(asset=tabular_synth, name="data_quality", blocking=True, additional_ins=_REAL)
@@ -139,17 +143,17 @@ def data_quality_check(
         holdout = run_quality_suite(holdout_rows, train, len(holdout_rows), config.range_tolerance, bounds)
     except (ValueError, InputDataError) as exc:
         verdict = not_measured("data_quality", "n_failed_beyond_holdout", DEFAULTS.quality_rule, str(exc))
-        context.log.info(verdict.summary)
-        return check_result(verdict)
+        return _report(context, verdict)
     verdict = DEFAULTS.data_quality(result, holdout)
-    context.log.info(verdict.summary)
     failed = pd.DataFrame(
         [
             {"expectation": f["expectation"], "column": f["column"] or "", "detail": str(f["detail"])}
             for f in result.failed
         ]
     )
-    return check_result(verdict, tables={"failed_expectations": table(failed, 50)} if len(failed) else None)
+    return _report(
+        context, verdict, tables={"failed_expectations": table(failed, 50)} if len(failed) else None
+    )
 
 
 @asset_check(asset=tabular_synth, name="id_leakage", blocking=True, additional_ins=_REAL)
@@ -159,8 +163,7 @@ def id_leakage_check(context, tabular_synth: SyntheticTable, real_table: TableSp
     ids = list(dict.fromkeys([*real_table.id_columns, *tabular_synth.id_columns]))
     leaked = leaked_ids(tabular_synth.data, real_table.all_rows, ids)
     verdict = DEFAULTS.id_leakage(leaked, len(tabular_synth.data), tabular_synth.id_handling)
-    context.log.info(verdict.summary)
-    return check_result(verdict)
+    return _report(context, verdict)
 
 
 @asset_check(asset=tabular_synth, name="constraint_violations", blocking=True, additional_ins=_REAL)
@@ -169,12 +172,9 @@ def constraint_violations_check(
 ) -> AssetCheckResult:
     """Rules between columns: no synthetic row may break a rule declared in config or detected
     and enforced (docs/metrics.md, "Constraint violations")."""
-    rules = tabular_synth.rules
-    per_rule = count_violations(tabular_synth.data, rules, real_table.train)
-    n_breaking = rows_breaking_any(tabular_synth.data, rules, real_table.train)
+    per_rule, n_breaking = violation_report(tabular_synth.data, tabular_synth.rules, real_table.train)
     verdict = DEFAULTS.constraint_violations(per_rule, n_breaking, len(tabular_synth.data))
-    context.log.info(verdict.summary)
-    return check_result(verdict)
+    return _report(context, verdict)
 
 
 @asset_check(asset=tabular_synth, name="membership_inference", blocking=True, additional_ins=_REAL)
@@ -191,16 +191,14 @@ def membership_inference_check(
         auc = membership_inference_auc(data, train, holdout, max_rows=config.max_rows, seed=config.seed)
     except ValueError as exc:
         verdict = not_measured("membership_inference", "mia_auc", rules.mia_rule, str(exc))
-        context.log.info(verdict.summary)
-        return check_result(verdict)
+        return _report(context, verdict)
     try:
         density = density_ratio_mia_auc(data, train, holdout, max_rows=config.max_rows, seed=config.seed)
         density_auc, note = density.auc, ""
     except ValueError as exc:
         density_auc, note = None, f"density-ratio attack not measured: {exc}"
     verdict = rules.membership_inference(auc, density_auc, note, n)
-    context.log.info(verdict.summary)
-    return check_result(verdict)
+    return _report(context, verdict)
 
 
 @asset_check(asset=tabular_synth, name="bias_amplification", blocking=True, additional_ins=_REAL)
@@ -224,8 +222,7 @@ def bias_amplification_check(
     else:
         reports = [bias_report(train, data, c, real_table.target, real_table.task_type) for c in columns]
         verdict = rules.bias_amplification(reports, source)
-    context.log.info(verdict.summary)
-    return check_result(verdict, blocking=config.blocking)
+    return _report(context, verdict, blocking=config.blocking)
 
 
 tabular_checks = [
