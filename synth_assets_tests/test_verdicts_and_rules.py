@@ -71,7 +71,7 @@ def test_data_quality_names_the_failed_expectations():
     assert not v.passed and v.value == 1 and "1 of 12" in v.summary and "between(age)" in v.summary
 
 
-def _evaluation(fid=5.0, recall=0.9, coverage=0.9, agreement=0.95):
+def _evaluation(fid=5.0, recall=0.9, coverage=0.9, agreement=0.95, per_class=()):
     manifold = ManifoldScores(0.9, recall, 1.0, coverage)
     return ImageEvaluation(
         500,
@@ -86,12 +86,14 @@ def _evaluation(fid=5.0, recall=0.9, coverage=0.9, agreement=0.95):
         ManifoldScores(0.9, 1.0, 1.0, 1.0),
         agreement,
         0.97,
+        per_class,
     )
 
 
 def test_image_rules_are_relative_to_the_baseline():
     rules = ImageRules()
-    assert [v.check for v in rules.verdicts(_evaluation())] == ["fid", "kid", "prdc", "class_agreement"]
+    checks = [v.check for v in rules.verdicts(_evaluation())]
+    assert checks == ["fid", "kid", "prdc", "class_agreement", "class_balance"]
     assert rules.fid(_evaluation(fid=10.0)).passed and not rules.fid(_evaluation(fid=10.01)).passed
     assert ImageRules(fid_abs=1.0).fid(_evaluation(fid=8.0)).passed  # 2 x the real-vs-real 4.0
     assert not rules.prdc(_evaluation(coverage=0.5)).passed

@@ -82,13 +82,6 @@ def train_extractor(
     return FeatureExtractor(net)
 
 
-def class_agreement(extractor: FeatureExtractor, images: np.ndarray, labels: np.ndarray) -> float:
-    """Share of generated images the real-trained classifier assigns to their conditioning class."""
-    if len(images) == 0:
-        raise ValueError("no images to classify")
-    return float(np.mean(extractor.predict(images) == labels))
-
-
 EXTRACTORS = ("real-train-cnn",)
 INCEPTION_UNAVAILABLE = (
     "Inception features are not available here: they need torchvision's inception_v3 and its "

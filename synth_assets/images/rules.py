@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from synth_assets.images.evaluation import ImageEvaluation
+from synth_assets.metrics.balance import balance_report
 from synth_assets.verdicts import Verdict, fmt
 
 
@@ -20,6 +21,8 @@ class ImageRules:
     kid_z: float = 3.0  # KID up to its baseline + kid_z pooled subset standard deviations
     min_recall_ratio: float = 0.80  # recall and coverage at least this share of the baseline's
     min_class_agreement: float = 0.80
+    min_class_share_ratio: float = 0.5  # a class the classifier sees < half as often as requested
+    min_agreement_per_class: float = 0.5  # ... or whose own images agree less than this
 
     def fid_limit(self, e: ImageEvaluation) -> float:
         return max(self.fid_abs, self.fid_baseline_multiplier * e.fid_baseline)
@@ -111,5 +114,62 @@ class ImageRules:
             settings={"classifier": e.feature_extractor},
         )
 
+    @property
+    def balance_rule(self) -> str:
+        return (
+            f"predicted share >= {self.min_class_share_ratio:g} x requested, agreement per class "
+            f">= {self.min_agreement_per_class:g}"
+        )
+
+    def class_balance(self, e: ImageEvaluation) -> Verdict:
+        """Per class: the share of generated images the real-trained classifier puts in it
+        against the share requested, and the agreement among the images conditioned on it. An
+        overall agreement can pass while one class is never drawn recognisably."""
+        if not e.per_class:
+            return Verdict(
+                "class_balance", False, "class_share_ratio", None, self.balance_rule,
+                "class_share_ratio not measured: the evaluation has no per-class results",
+            )  # fmt: skip
+        names = [row["class"] for row in e.per_class]
+        predicted = [name for row in e.per_class for name in [row["class"]] * row["predicted"]]
+        requested = {row["class"]: row["requested"] for row in e.per_class}
+        report = balance_report(predicted, requested, self.min_class_share_ratio, min_expected=1.0)
+        problems = [
+            f"class '{row.group}' is {fmt(row.share)} of what the classifier sees, {fmt(row.expected_share)} "
+            "requested"
+            for row in report.groups[report.groups["under"]].itertuples()
+        ]
+        problems += [
+            f"class '{row['class']}' agreement {fmt(row['agreement'])} < {self.min_agreement_per_class:g}"
+            for row in e.per_class
+            if row["agreement"] is not None and row["agreement"] < self.min_agreement_per_class
+        ]
+        agreements = [row["agreement"] for row in e.per_class if row["agreement"] is not None]
+        groups = report.groups.set_index("group")
+        rows = [
+            row
+            | {
+                "requested_share": groups.at[row["class"], "expected_share"],
+                "predicted_share": groups.at[row["class"], "share"],
+            }
+            for row in e.per_class
+        ]
+        return Verdict(
+            "class_balance",
+            not problems,
+            "class_share_ratio",
+            report.min_ratio,
+            self.balance_rule,
+            ("; ".join(problems) if problems else f"every one of {len(names)} classes within the rule")
+            + f": predicted-class entropy {fmt(report.entropy)} (requested {fmt(report.expected_entropy)}), "
+            f"lowest agreement in a class {fmt(min(agreements)) if agreements else 'n/a'}",
+            values={
+                "class_entropy": report.entropy,
+                "min_agreement_per_class": min(agreements) if agreements else float("nan"),
+            },
+            settings={"classifier": e.feature_extractor, "n_classes": len(names)},
+            details={"per_class": rows},
+        )
+
     def verdicts(self, e: ImageEvaluation) -> list[Verdict]:
-        return [self.fid(e), self.kid(e), self.prdc(e), self.class_agreement(e)]
+        return [self.fid(e), self.kid(e), self.prdc(e), self.class_agreement(e), self.class_balance(e)]

@@ -10,7 +10,23 @@ import pandas as pd
 
 from synth_assets.instructions.calibration import calibration_auc
 from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
+from synth_assets.metrics.balance import BalanceReport, balance_report, uniform_shares
 from synth_assets.verdicts import Verdict, fmt, not_measured
+
+
+def expected_topic_shares(candidates: pd.DataFrame, technique: str) -> tuple[dict[str, float], str]:
+    """What each topic's share of the kept set should be. Generated techniques plan every
+    configured topic evenly, so the fair share is even over the topics the candidates were
+    planned for (filtered-out candidates included). Back-translation takes its topics from the
+    corpus sample, so the fair share is the topic's share of the sampled candidates."""
+    topics = candidates["topic"].dropna().astype(str) if "topic" in candidates else pd.Series(dtype=str)
+    if topics.empty:
+        return {}, "no topics"
+    if technique == "backtranslation":
+        shares = topics.value_counts(normalize=True)
+        return {str(k): float(v) for k, v in shares.items()}, "each topic's share of the sampled candidates"
+    shares = uniform_shares(topics)
+    return shares, f"even over the {len(shares)} configured topics"
 
 
 def switch_advice(critic: str, backend: str) -> str:
@@ -31,6 +47,8 @@ class InstructionRules:
     min_pass_rate: float = 0.10  # share of judged pairs the critic keeps
     min_distinct_2: float = 0.30
     max_mean_nn_rouge_l: float = 0.70
+    min_share_ratio: float = 0.5  # a topic or persona below half its fair share after filtering
+    min_expected: float = 3.0  # ... judged only when this many kept pairs were expected in it
 
     def critic_validity(self, calibration: pd.DataFrame | None, backend: str = "") -> Verdict:
         """Every critic in use must separate the calibration set's good pairs from corrupted copies."""
@@ -113,3 +131,60 @@ class InstructionRules:
             values={"mean_nn_rouge_l": rouge},
             settings={"n_instructions": len(instructions)},
         )
+
+    @property
+    def balance_rule(self) -> str:
+        return f"share >= {self.min_share_ratio:g} x fair (where >= {self.min_expected:g} pairs expected)"
+
+    def topic_balance(self, topics: BalanceReport, personas: BalanceReport | None, reference: str) -> Verdict:
+        """Coverage of the kept set: every judged topic (and persona) keeps at least
+        ``min_share_ratio`` of its fair share. ``reference`` says what fair means ("the configured
+        topics, evenly" or "the candidates' topics")."""
+        reports = {"topic": topics} | ({"persona": personas} if personas is not None else {})
+        problems, values, details = [], {}, {}
+        for kind, report in reports.items():
+            for row in report.groups[report.groups["under"]].itertuples():
+                problems.append(
+                    f"{kind} '{row.group}' has {row.n} kept pairs, {fmt(row.share)} of the set against a "
+                    f"fair share of {fmt(row.expected_share)}"
+                )
+            values[f"{kind}_entropy"] = report.entropy
+            values[f"{kind}_min_max_ratio"] = report.min_max_ratio
+            details[kind] = {"groups": report.records(), "n_other": report.n_other}
+        n_groups, n_judged = len(topics.groups), topics.n_judged
+        coverage = (
+            f"{n_judged} of {n_groups} topics judged"
+            if n_judged
+            else f"no topic judged: {n_groups} topics over {topics.n} kept pairs, fewer than "
+            f"{self.min_expected:g} expected in each"
+        )
+        summary = "; ".join(problems) if problems else "no judged topic or persona below the rule"
+        return Verdict(
+            "topic_balance",
+            not problems,
+            "topic_share_ratio",
+            topics.min_ratio,
+            self.balance_rule,
+            f"{summary} ({coverage}; topic entropy {fmt(topics.entropy)}; fair share: {reference})",
+            values=values,
+            settings={"reference": reference, "n_kept": topics.n, "n_topics": n_groups},
+            details=details,
+        )
+
+    def topic_balance_of(
+        self, kept: pd.DataFrame, candidates: pd.DataFrame, technique: str, personas: list[str]
+    ) -> Verdict:
+        """:meth:`topic_balance` of the kept pairs against the candidates the day planned (raw
+        kept and rejected) and the configured personas (generated techniques only)."""
+        shares, reference = expected_topic_shares(candidates, technique)
+        if not shares:
+            return not_measured(
+                "topic_balance", "topic_share_ratio", self.balance_rule, "no topics in the candidates"
+            )
+        topics = balance_report(kept.get("topic", []), shares, self.min_share_ratio, self.min_expected)
+        persona_report = None
+        if technique != "backtranslation" and personas and "persona" in kept:
+            persona_report = balance_report(
+                kept["persona"], uniform_shares(personas), self.min_share_ratio, self.min_expected
+            )
+        return self.topic_balance(topics, persona_report, reference)

@@ -39,9 +39,11 @@ MEANINGS = {
     "kid": "Unbiased kernel distance to the real holdout (cubic kernel); judged against real-vs-real.",
     "prdc": "Recall: share of real images covered by the generated manifold; low means mode collapse.",
     "class_agreement": "Generated images a real-trained classifier puts in their conditioned class.",
+    "class_balance": "Worst ratio of a class's share among the classifier's predictions to its requested share.",
     "critic_validity": "The critic's ROC AUC on good vs corrupted calibration pairs (0.5: it cannot judge).",
     "critic_pass_rate": "Share of judged pairs the critic kept.",
     "diversity": "Unique word pairs / all word pairs of kept instructions (and nearest ROUGE-L, see the check).",
+    "topic_balance": "Worst ratio of a judged topic's (or persona's) share of the kept set to its fair share.",
 }
 
 
@@ -216,8 +218,8 @@ def instruction_scorecard(
     partition: str,
     verdicts: dict[str, Verdict],
 ) -> Scorecard:
-    """``verdicts``: the critic_validity, critic_pass_rate and diversity checks' latest results
-    for this partition."""
+    """``verdicts``: the critic_validity, critic_pass_rate, diversity and topic_balance checks'
+    latest results for this partition."""
     counts, reasons = _stage_counts(raw, evolved, critic)
     m = [
         Metric("counts", name, value, meaning)
@@ -302,6 +304,8 @@ def instruction_scorecard(
                 "with at least one kept pair.",
             )
         )
+    m += verdict_metrics("coverage", verdicts, ["topic_balance"])
+    _balance_evidence(verdicts.get("topic_balance"), tables, figures)
     if len(scores):
         figures["Judge score distribution"] = plots.histogram(
             scores,
@@ -312,6 +316,19 @@ def instruction_scorecard(
     backends = ", ".join(sorted(set(judged["backend"].dropna()))) if "backend" in judged else ""
     notes = [f"Partition {partition}; backend {backends or 'unknown'}."]
     return Scorecard("instructions", f"Instruction lane ({partition})", m, figures, tables, notes)
+
+
+def _balance_evidence(verdict: Verdict | None, tables: dict, figures: dict) -> None:
+    """Topic and persona shares of the kept set against their fair shares, as topic_balance
+    measured them: a table and a bar plot each."""
+    for kind, found in ((verdict.details if verdict else {}) or {}).items():
+        groups = pd.DataFrame(found["groups"])
+        if groups.empty:
+            continue
+        tables[f"Balance by {kind} (kept vs fair share)"] = groups.drop(columns=["judged"])
+        figures[f"Balance by {kind}: fair share vs kept"] = plots.share_bars(
+            groups, f"{kind}: share of the kept set", "fair share", "kept"
+        )
 
 
 def _examples(frame: pd.DataFrame, n: int = 5) -> pd.DataFrame:
@@ -349,7 +366,7 @@ def _critic_evidence(critic: InstructionSet, validity: Verdict | None, tables: d
 
 
 def image_scorecard(split: ImageSplit, synthetic: SyntheticImages, verdicts: dict[str, Verdict]) -> Scorecard:
-    """``verdicts``: the fid, kid, prdc and class_agreement checks' latest results."""
+    """``verdicts``: the fid, kid, prdc, class_agreement and class_balance checks' latest results."""
     m = [
         *verdict_metrics("fidelity", verdicts, ["fid", "kid"]),
         *verdict_metrics("diversity", verdicts, ["prdc"]),
@@ -367,13 +384,27 @@ def image_scorecard(split: ImageSplit, synthetic: SyntheticImages, verdicts: dic
             if name in prdc.values
         ]
     m += verdict_metrics("utility", verdicts, ["class_agreement"])
+    m += verdict_metrics("coverage", verdicts, ["class_balance"])
     n_classes = len(split.class_names)
     figures = {
         "Real train images (one row per class)": image_grid(split.train, split.train_labels, n_classes),
         "Synthetic images (one row per class)": image_grid(synthetic.images, synthetic.labels, n_classes),
     }
+    tables = {}
+    balance = verdicts.get("class_balance")
+    if balance is not None and balance.details.get("per_class"):
+        per_class = pd.DataFrame(balance.details["per_class"])
+        tables["Class balance (requested vs what the classifier sees)"] = per_class
+        figures["Class balance: requested vs predicted share"] = plots.share_bars(
+            per_class.rename(
+                columns={"class": "group", "requested_share": "expected_share", "predicted_share": "share"}
+            ),
+            "share of generated images per class",
+            "requested",
+            "classifier sees",
+        )
     notes = [f"{len(synthetic.images)} images from {synthetic.generator}; real source {split.source}."]
-    return Scorecard("images", "Image lane", m, figures, {}, notes)
+    return Scorecard("images", "Image lane", m, figures, tables, notes)
 
 
 def combined_scorecard(cards: list[Scorecard]) -> Scorecard:

@@ -196,3 +196,17 @@ def group_bars(groups: pd.DataFrame, column: str, outcome: str) -> bytes:
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
     return _png(plt, fig)
+
+
+def share_bars(groups: pd.DataFrame, title: str, expected: str, observed: str, max_groups: int = 40) -> bytes:
+    """Each category's expected share beside its observed one (topic balance, class balance);
+    ``groups`` has columns group, expected_share and share."""
+    frame = groups.set_index("group")[["expected_share", "share"]].head(max_groups)
+    frame.index = [_shorten(str(g), 28) for g in frame.index]
+    plt, fig, ax = _figure(max(5.0, 0.35 * len(frame) + 2), 3.4)
+    frame.set_axis([expected, observed], axis=1).plot.bar(ax=ax, color=[REAL_COLOUR, SYNTH_COLOUR], alpha=0.8)
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel("share")
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+    return _png(plt, fig)

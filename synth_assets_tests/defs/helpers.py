@@ -51,6 +51,8 @@ TABULAR_CHECK_NAMES = {
     "membership_inference",
     "bias_amplification",
 }
+IMAGE_CHECK_NAMES = {"fid", "kid", "prdc", "class_agreement", "class_balance"}
+INSTRUCTION_CHECK_NAMES = {"critic_validity", "critic_pass_rate", "diversity", "topic_balance"}
 image_assets, image_checks = group_assets("images"), group_checks("images")
 instruction_assets, instruction_checks = group_assets("instructions"), group_checks("instructions")
 scorecard_assets = group_assets("validation")

@@ -18,6 +18,7 @@ from synth_assets.defs.locations import InboxLocation
 from synth_assets.defs.publish.jobs import publish_daily, revalidate, revalidate_weekly
 from synth_assets.defs.tabular.sensors import tabular_inbox
 from synth_assets_tests.defs.helpers import (
+    IMAGE_CHECK_NAMES,
     PROJECT,
     TABULAR_CHECK_NAMES,
     image_assets,
@@ -114,5 +115,5 @@ def test_revalidate_reruns_the_checks_without_regenerating(tmp_path):
     )
     result = project.resolve_job_def("revalidate").execute_in_process(instance=instance, raise_on_error=False)
     checks = {e.check_name for e in result.get_asset_check_evaluations()}
-    assert checks == {*TABULAR_CHECK_NAMES, "fid", "kid", "prdc", "class_agreement"}
+    assert checks == {*TABULAR_CHECK_NAMES, *IMAGE_CHECK_NAMES}
     assert result.get_asset_materialization_events() == []  # nothing regenerated

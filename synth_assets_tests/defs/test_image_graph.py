@@ -10,7 +10,13 @@ from synth_assets.defs.images.assets import image_model, real_images, synthetic_
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.storage import load_bundle
-from synth_assets_tests.defs.helpers import check_evaluations, image_assets, image_checks, run_assets
+from synth_assets_tests.defs.helpers import (
+    IMAGE_CHECK_NAMES,
+    check_evaluations,
+    image_assets,
+    image_checks,
+    run_assets,
+)
 from synth_assets_tests.images.tiny_pipeline import save_tiny_stable_diffusion
 
 SMALL = {
@@ -35,11 +41,53 @@ def noise_images(real_images: ImageSplit) -> SyntheticImages:
     )
 
 
+@asset(name="synthetic_images")
+def threes_drawn_as_eights(real_images: ImageSplit) -> SyntheticImages:
+    """Real holdout digits, except that every image asked to be a 3 is an 8: a generator that
+    lost one class. FID and the overall class agreement stay good; class_balance must not."""
+    images, labels = real_images.holdout.copy(), real_images.holdout_labels
+    eights = images[labels == 8]
+    threes = np.flatnonzero(labels == 3)
+    images[threes] = eights[np.arange(len(threes)) % len(eights)]
+    return SyntheticImages.build(
+        images, labels, np.arange(len(labels)), real_images.class_names, "lost-3", 0, "none"
+    )
+
+
+@pytest.mark.slow
+def test_class_balance_warns_on_a_lost_class_and_blocks_when_configured(tmp_path):
+    assets = [real_images, threes_drawn_as_eights, *image_checks, downstream_of_images]
+    # FID notices a lost class as well (about 15 against a limit of 13.4 here); its limit is
+    # raised so that this test isolates class_balance
+    config = {"fid_abs_threshold": 20.0}
+    result = run_assets(tmp_path / "warn", assets, {"image_fidelity_checks": {"config": config}})
+    checks = check_evaluations(result)
+    assert checks["fid"].passed and checks["class_agreement"].passed  # the overall agreement hides it
+    balance = checks["class_balance"]
+    assert not balance.passed and balance.severity.value == "WARN"
+    assert "class '3' is 0.0" in balance.description and "class '3' agreement 0.0" in balance.description
+    per_class = {row["class"]: row for row in balance.metadata["measurement"].value["details"]["per_class"]}
+    assert (
+        per_class["3"]["predicted"] <= 2 and per_class["8"]["predicted"] > 1.8 * per_class["8"]["requested"]
+    )
+    assert result.success
+    assert AssetKey("downstream_of_images") in {
+        e.asset_key for e in result.get_asset_materialization_events()
+    }
+
+    blocking = {"image_fidelity_checks": {"config": {**config, "class_balance_blocking": True}}}
+    result = run_assets(tmp_path / "block", assets, blocking)
+    balance = check_evaluations(result)["class_balance"]
+    assert not balance.passed and balance.severity.value == "ERROR" and not result.success
+    started = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+    assert "downstream_of_images" not in started
+
+
 @pytest.mark.slow
 def test_small_trained_lane_writes_pngs_manifest_and_all_checks(tmp_path):
     result = run_assets(tmp_path, [*image_assets, *image_checks], SMALL)
     checks = check_evaluations(result)
-    assert set(checks) == {"fid", "kid", "prdc", "class_agreement"}
+    assert set(checks) == IMAGE_CHECK_NAMES
     fid = checks["fid"].metadata
     assert list(fid)[:3] == ["verdict", "fid", "fid_baseline"]
     measured = fid["measurement"].value

@@ -10,6 +10,7 @@ from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import partition_seed
 from synth_assets.storage import load_bundle
 from synth_assets_tests.defs.helpers import (
+    INSTRUCTION_CHECK_NAMES,
     instruction_assets,
     instruction_checks,
     output_resources,
@@ -65,7 +66,7 @@ def test_anthropic_backend_end_to_end_and_rematerialization(tmp_path, monkeypatc
             == sent
         )
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        assert checks == {"critic_validity": True, "critic_pass_rate": True, "diversity": True}
+        assert checks == dict.fromkeys(INSTRUCTION_CHECK_NAMES, True)
         # structured output: every generation and verdict went out as a forced tool
         assert all(body.get("tool_choice", {}).get("type") == "tool" for body in _llm_bodies(server))
 
@@ -145,6 +146,71 @@ def test_backtranslation_from_a_folder_corpus(tmp_path, monkeypatch):
         assert name in texts and row.response in texts[name].replace("# Sourdough\n\n", "")
         assert row.technique == "backtranslation" and row.corpus_license == "CC0"
         assert row.instruction.startswith("Explain")
+
+
+WORDS = (
+    "river stone garden window bread letter music harbour winter engine candle market bridge forest "
+    "signal ladder mirror orchard pocket thunder violin wagon yellow basket copper desert feather "
+    "glacier helmet island jacket kettle lantern meadow needle ocean pepper quarry ribbon saddle "
+    "tunnel velvet walnut anchor blanket cactus dolphin emerald falcon granite hammock"
+).split()
+
+
+def _three_topic_corpus(folder, per_doc: int = 10):
+    """Three documents of ``per_doc`` distinct prose paragraphs each: each is a topic."""
+    rng = __import__("random").Random(7)
+    for name in ("tides.txt", "sourdough.txt", "compost.txt"):
+        paragraphs = []
+        for i in range(per_doc):
+            sentences = [" ".join(rng.sample(WORDS, 9)).capitalize() + "." for _ in range(4)]
+            paragraphs.append(f"Note {i} on {name.split('.')[0]}: " + " ".join(sentences))
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_text("\n\n".join(paragraphs))
+
+
+def test_topic_balance_warns_when_the_critic_starves_a_topic(tmp_path, monkeypatch):
+    """A judge that never keeps pairs about tides: topic_balance fails with WARN severity (the
+    lane still succeeds) and names the topic; the capable judge keeps every topic near its share."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    corpus = tmp_path / "corpus"
+    _three_topic_corpus(corpus)
+
+    def dislikes_tides(body):
+        text = body["messages"][-1]["content"]
+        if "Rate the RESPONSE" in text and "Note" in text and "on tides" in text:
+            return '{"score": 1, "reason": "off topic"}'
+        return fake_llm(body)
+
+    config = {
+        "ops": {
+            "seed_corpus": {"config": {"kind": "folder", "path": str(corpus)}},
+            "raw_instructions": {"config": {"n_chunks": 30}},
+        }
+    }
+    for responder, starved in ((dislikes_tides, True), (fake_llm, False)):
+        with FakeAnthropicServer(responder=responder) as server:
+            result = _materialize(
+                tmp_path / responder.__name__,
+                _fake_api_llm(server, tmp_path / responder.__name__),
+                DagsterInstance.ephemeral(),
+                config,
+            )
+        assert result.success  # a WARN failure stops nothing
+        balance = next(e for e in result.get_asset_check_evaluations() if e.check_name == "topic_balance")
+        assert balance.severity.value == "WARN"
+        measured = balance.metadata["measurement"].value
+        assert measured["settings"]["reference"] == "each topic's share of the sampled candidates"
+        groups = {g["group"].rsplit("/", 1)[-1]: g for g in measured["details"]["topic"]["groups"]}
+        assert set(groups) == {"tides.txt", "sourdough.txt", "compost.txt"}
+        assert all(g["judged"] for g in groups.values())
+        if starved:
+            assert (
+                not balance.passed
+                and groups["tides.txt"]["n"] == 0
+                and "tides.txt' has 0 kept pairs" in balance.description
+            )
+        else:
+            assert balance.passed and min(g["ratio"] for g in groups.values()) > 0.5
 
 
 def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):

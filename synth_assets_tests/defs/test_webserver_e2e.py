@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from synth_assets_tests.defs.helpers import TABULAR_CHECK_NAMES, recent_day
+from synth_assets_tests.defs.helpers import (
+    IMAGE_CHECK_NAMES,
+    INSTRUCTION_CHECK_NAMES,
+    TABULAR_CHECK_NAMES,
+    recent_day,
+)
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot, scroll_to_text
@@ -113,15 +118,17 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                 for c in (n["assetChecksOrError"] or {}).get("checks", [])
             }
             assert {name for (_, name) in checks} == {
-                *TABULAR_CHECK_NAMES, "fid", "kid", "prdc", "class_agreement",
-                "critic_validity", "critic_pass_rate", "diversity",
-            }  # fmt: skip
+                *TABULAR_CHECK_NAMES,
+                *IMAGE_CHECK_NAMES,
+                *INSTRUCTION_CHECK_NAMES,
+            }
             blocking = {key for key, c in checks.items() if c["blocking"]}
             assert blocking == {
                 *(("tabular_synth", name) for name in TABULAR_CHECK_NAMES),
                 ("synthetic_images", "fid"), ("critic_filtered_instructions", "critic_pass_rate"),
                 ("critic_filtered_instructions", "diversity"),
                 ("critic_filtered_instructions", "critic_validity"),
+                ("synthetic_images", "class_balance"), ("critic_filtered_instructions", "topic_balance"),
             }  # fmt: skip
             for key in blocking:
                 execution = checks[key]["executionForLatestMaterialization"]

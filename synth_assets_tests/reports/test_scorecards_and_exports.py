@@ -73,12 +73,14 @@ def image_verdicts(split, synthetic, n=300) -> dict[str, Verdict]:
     return {v.check: v for v in ImageRules().verdicts(evaluation)}
 
 
-def instruction_verdicts(critic) -> dict[str, Verdict]:
-    rules, kept = InstructionRules(), critic.kept["instruction"].tolist()
+def instruction_verdicts(critic, raw, personas=()) -> dict[str, Verdict]:
+    rules, kept = InstructionRules(min_expected=1), critic.kept["instruction"].tolist()
+    candidates = pd.concat([raw.kept, raw.rejects], ignore_index=True)
     verdicts = [
         rules.critic_validity(critic.calibration, "scripted"),
         rules.pass_rate(len(critic.kept), len(critic.kept) + len(critic.rejects)),
         rules.diversity(kept),
+        rules.topic_balance_of(critic.kept, candidates, "self_instruct", list(personas)),
     ]
     return {v.check: v for v in verdicts}
 
@@ -188,12 +190,20 @@ def test_image_scorecard_shows_the_checks_verdicts(digits_like_synthetic):
         and card.value("coverage") == verdicts["prdc"].values["coverage"]
         and card.value("class_agreement") == verdicts["class_agreement"].value
     )
-    assert len(card.plots) == 2
+    balance = verdicts["class_balance"]
+    assert card.value("class_share_ratio") == balance.value and balance.passed
+    per_class = card.tables["Class balance (requested vs what the classifier sees)"]
+    assert per_class["requested"].sum() == len(synthetic.labels) == per_class["predicted"].sum()
+    assert set(card.plots) == {
+        "Real train images (one row per class)",
+        "Synthetic images (one row per class)",
+        "Class balance: requested vs predicted share",
+    }
 
 
 def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     seeds, raw, evolved, critic = instruction_sets
-    card = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20", instruction_verdicts(critic))
+    card = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20", instruction_verdicts(critic, raw))
     assert [card.value(k) for k in ("generated", "filtered_out", "eliminated", "judged", "kept")] == [
         14,
         2,
@@ -206,6 +216,11 @@ def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     assert card.value("self_bleu") == self_bleu(kept)
     # both topics the day asked about have a kept pair
     assert card.value("topic_coverage") == 1.0
+    # ... and keep them evenly (4 kept pairs each against an even fair share): topic_balance passes
+    assert card.value("topic_share_ratio") == 1.0
+    balance = card.tables["Balance by topic (kept vs fair share)"]
+    assert balance["n"].tolist() == [4, 4] and balance["expected_share"].tolist() == [0.5, 0.5]
+    assert card.plots["Balance by topic: fair share vs kept"].startswith(b"\x89PNG")
     reasons = card.tables["Rejections by stage and reason"]
     assert dict(zip(reasons["reason"], reasons["count"], strict=True))["judge_score_below_threshold"] == 2
     # the critic's evidence: calibration AUC per corruption type, IFD histogram, examples
@@ -246,7 +261,9 @@ def test_html_report_is_self_contained_and_parses(tabular_card, digits_like_synt
     cards = [
         tabular_card,
         image_scorecard(split, synthetic, image_verdicts(split, synthetic)),
-        instruction_scorecard(*instruction_sets, "2026-11-20", instruction_verdicts(instruction_sets[3])),
+        instruction_scorecard(
+            *instruction_sets, "2026-11-20", instruction_verdicts(instruction_sets[3], instruction_sets[1])
+        ),
     ]
     html = render_html([combined_scorecard(cards), *cards])
     parser = _Collect()
@@ -256,8 +273,12 @@ def test_html_report_is_self_contained_and_parses(tabular_card, digits_like_synt
     assert all(
         a.get("src", "").startswith("data:image/png;base64,") for a in parser.images
     )  # nothing external
-    assert len(parser.images) == sum(len(card.plots) for card in cards) == len(tabular_card.plots) + 2 + 2
+    # image lane: 2 grids + class balance; instructions: IFD and judge histograms + topic balance
+    assert len(parser.images) == sum(len(card.plots) for card in cards) == len(tabular_card.plots) + 3 + 3
     for needle in (
+        "class_share_ratio",
+        "topic_share_ratio",
+        "Balance by topic",
         "tstr_ratio",
         "dcr_share",
         "coverage",

@@ -1,5 +1,5 @@
 """The image lane's checks on synthetic_images, from one feature extractor trained on real
-train: FID blocks; KID, precision/recall/density/coverage and class agreement warn. Their
+train: FID blocks; KID, precision/recall/density/coverage, class agreement and class balance warn. Their
 thresholds fill one :class:`ImageRules`."""
 
 from dagster import AssetCheckSpec, AssetIn, Config, multi_asset_check
@@ -23,8 +23,11 @@ CHECKS = {
     "prdc": "Precision, recall, density, coverage (k-NN manifolds); low recall/coverage: mode collapse.",
     "class_agreement": "Share of images the real-trained classifier assigns to the class they were "
     "conditioned on.",
+    "class_balance": "Per class: predicted share vs requested share, and agreement within the class; "
+    "warns by default, blocks with class_balance_blocking.",
 }
 BLOCKING = {"fid"}
+CONFIGURABLE = {"class_balance"}  # blocking spec; severity ERROR only when its config says so
 
 
 class ImageChecksConfig(Config):
@@ -52,6 +55,18 @@ class ImageChecksConfig(Config):
     min_class_agreement: float = Field(
         default=DEFAULTS.min_class_agreement, description="class_agreement warns below this share."
     )
+    min_class_share_ratio: float = Field(
+        default=DEFAULTS.min_class_share_ratio,
+        description="class_balance fails when the classifier sees a class less than this x as often "
+        "as requested.",
+    )
+    min_agreement_per_class: float = Field(
+        default=DEFAULTS.min_agreement_per_class,
+        description="class_balance fails when a class's own images agree less than this.",
+    )
+    class_balance_blocking: bool = Field(
+        default=False, description="A class_balance failure stops the mix (default: warn only)."
+    )
     seed: int = 0
 
     def rules(self) -> ImageRules:
@@ -61,13 +76,22 @@ class ImageChecksConfig(Config):
             self.kid_z,
             self.min_recall_ratio,
             self.min_class_agreement,
+            self.min_class_share_ratio,
+            self.min_agreement_per_class,
         )
+
+    def blocks(self, check: str) -> bool:
+        return check in BLOCKING or (check in CONFIGURABLE and self.class_balance_blocking)
 
 
 @multi_asset_check(
     specs=[
         AssetCheckSpec(
-            name, asset=ASSET, additional_deps=["real_images"], blocking=name in BLOCKING, description=text
+            name,
+            asset=ASSET,
+            additional_deps=["real_images"],
+            blocking=name in BLOCKING | CONFIGURABLE,
+            description=text,
         )
         for name, text in CHECKS.items()
     ],
@@ -76,8 +100,9 @@ class ImageChecksConfig(Config):
 def image_fidelity_checks(
     context, config: ImageChecksConfig, synthetic_images: SyntheticImages, real_images: ImageSplit
 ):
-    """FID, KID, PRDC and class agreement from one feature extractor trained on real train
-    (docs/metrics.md, "FID", "KID", "Precision, recall, density, coverage", "Class agreement")."""
+    """FID, KID, PRDC, class agreement and class balance from one feature extractor trained on
+    real train (docs/metrics.md, "FID", "KID", "Precision, recall, density, coverage", "Class
+    agreement", "Class balance")."""
     with settings_errors_are_final():
         require_extractor(config.feature_extractor)
     try:
@@ -92,11 +117,11 @@ def image_fidelity_checks(
     except (TooFewSamplesError, ValueError) as exc:
         for name in CHECKS:
             verdict = not_measured(name, name, "", f"{type(exc).__name__}: {exc}", n=config.n)
-            yield check_result(verdict, blocking=name in BLOCKING, asset_key=ASSET)
+            yield check_result(verdict, blocking=config.blocks(name), asset_key=ASSET)
         return
     for verdict in config.rules().verdicts(evaluation):
         context.log.info(f"{verdict.check}: {verdict.summary}")
-        yield check_result(verdict, blocking=verdict.check in BLOCKING, asset_key=ASSET)
+        yield check_result(verdict, blocking=config.blocks(verdict.check), asset_key=ASSET)
 
 
 image_checks = [image_fidelity_checks]

@@ -2,13 +2,14 @@
 is calibrated, keeps enough pairs, and what it keeps is diverse. Their thresholds fill one
 :class:`InstructionRules`."""
 
-from dagster import AssetCheckResult, Config, asset_check
+import pandas as pd
+from dagster import AssetCheckResult, AssetIn, Config, asset_check
 from pydantic import Field
 
 from synth_assets.defs.check_results import check_result
 from synth_assets.defs.instructions.assets import critic_filtered_instructions
 from synth_assets.defs.partitions import daily_partitions
-from synth_assets.instructions.datasets import InstructionSet
+from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.instructions.rules import InstructionRules
 
 DEFAULTS = InstructionRules()
@@ -33,6 +34,20 @@ class DiversityConfig(Config):
     )
     max_mean_nn_rouge_l: float = Field(
         default=DEFAULTS.max_mean_nn_rouge_l, description="Most mean nearest-neighbour ROUGE-L."
+    )
+
+
+class TopicBalanceConfig(Config):
+    min_share_ratio: float = Field(
+        default=DEFAULTS.min_share_ratio,
+        description="Warn when a topic or persona keeps less than this share of its fair share.",
+    )
+    min_expected: float = Field(
+        default=DEFAULTS.min_expected,
+        description="Judge a topic or persona only when at least this many kept pairs were expected in it.",
+    )
+    blocking: bool = Field(
+        default=False, description="Fail with ERROR severity, stopping the mix (default: warn only)."
     )
 
 
@@ -90,4 +105,32 @@ def diversity(config: DiversityConfig, critic_filtered_instructions: Instruction
     )
 
 
-instruction_checks = [critic_validity, critic_pass_rate, diversity]
+@asset_check(
+    asset=critic_filtered_instructions,
+    name="topic_balance",
+    blocking=True,
+    partitions_def=daily_partitions,
+    additional_ins={"raw_instructions": AssetIn("raw_instructions"), "seed_topics": AssetIn("seed_topics")},
+)
+def topic_balance(
+    context,
+    config: TopicBalanceConfig,
+    critic_filtered_instructions: InstructionSet,
+    raw_instructions: InstructionSet,
+    seed_topics: SeedTopics,
+) -> AssetCheckResult:
+    """Coverage of the kept set: no topic or persona may fall below ``min_share_ratio`` of its
+    fair share after filtering, since a critic's preferences skew a dataset (docs/metrics.md,
+    "Topic balance"). Warns by default; ``blocking: true`` makes a failure stop the mix."""
+    rules = InstructionRules(min_share_ratio=config.min_share_ratio, min_expected=config.min_expected)
+    verdict = rules.topic_balance_of(
+        critic_filtered_instructions.kept,
+        pd.concat([raw_instructions.kept, raw_instructions.rejects], ignore_index=True),
+        str(raw_instructions.meta.get("technique", "")),
+        seed_topics.personas,
+    )
+    context.log.info(f"topic_balance: {verdict.summary}")
+    return check_result(verdict, blocking=config.blocking)
+
+
+instruction_checks = [critic_validity, critic_pass_rate, diversity, topic_balance]
