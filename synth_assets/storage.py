@@ -11,6 +11,7 @@ never a half-written directory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -117,3 +118,17 @@ def load_bundle(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     parts.update({name: np.load(path / f"{name}.npy") for name in manifest.get("arrays", [])})
     parts.update({name: path / name for name in manifest.get("dirs", [])})
     return parts, manifest["meta"]
+
+
+def folder_digest(path: Path, skip: tuple[str, ...] = ()) -> str:
+    """SHA-256 over every file under ``path`` (its relative path and its bytes, in sorted order):
+    the same content gives the same digest wherever and whenever it was written."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in skip):
+        content = hashlib.sha256()
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                content.update(block)
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + content.digest())
+    return digest.hexdigest()

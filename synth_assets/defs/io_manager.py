@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableIOManagerFactory, InputContext, OutputContext, UPathIOManager
+from dagster import (
+    ConfigurableIOManagerFactory,
+    DagsterInvariantViolationError,
+    DataVersion,
+    InputContext,
+    OutputContext,
+    UPathIOManager,
+)
 from upath import UPath
 
 from synth_assets.defs.locations import OutputLocation
@@ -19,7 +26,7 @@ from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics
 from synth_assets.mix.datasets import AnchoredMix
 from synth_assets.reports.scorecard import Scorecard
-from synth_assets.storage import load_bundle, save_bundle
+from synth_assets.storage import folder_digest, load_bundle, save_bundle
 from synth_assets.tabular.collapse import CollapseCurve
 from synth_assets.tabular.split import TableSplit
 from synth_assets.tabular.synthesizers import SyntheticTable
@@ -44,6 +51,11 @@ BUNDLE_TYPES = {
 }
 
 
+def content_version(bundle: Path) -> str:
+    """The version of a stored bundle: the first 16 hex digits of the SHA-256 of its files."""
+    return folder_digest(bundle)[:16]
+
+
 class BundleIOManager(UPathIOManager):
     extension = ""
 
@@ -56,6 +68,15 @@ class BundleIOManager(UPathIOManager):
             )
         parts, meta = obj.to_bundle()
         save_bundle(Path(path), parts, {"type": kind, "fields": meta})
+        if not (context.has_asset_partitions and len(context.asset_partition_keys) > 1):
+            version = content_version(Path(path))
+            context.add_output_metadata({"content_hash": version})
+            # the materialization's data version is its stored content: identical bundles share it,
+            # so a rebuild that changes nothing leaves everything downstream up to date
+            try:
+                context.step_context.set_data_version(context.asset_key, DataVersion(version))
+            except DagsterInvariantViolationError:  # an output context built outside a run
+                pass
 
     def handle_output(self, context: OutputContext, obj) -> None:
         """A single-run backfill hands over ``{partition key: value}`` for its whole range; each

@@ -59,8 +59,12 @@ class StageOutput:
     calibration: pd.DataFrame | None = None  # the critic stage's scores of the calibration set
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def _when(response) -> str | None:
+    """When the LLM response that made a row arrived (kept by the cache, so rebuilding from the
+    cache gives the same rows, byte for byte)."""
+    if response.received_at is None:
+        return None
+    return dt.datetime.fromtimestamp(response.received_at, dt.UTC).isoformat(timespec="seconds")
 
 
 def _row_id(*parts) -> str:
@@ -82,7 +86,6 @@ def _new_row(client, **fields) -> dict:
         "input": "",
         "round": 0,
         "template_version": generation.GENERATION_TEMPLATE_VERSION,
-        "created_at": _now(),
         **_backend_fields(client),
         **fields,
     }
@@ -158,6 +161,7 @@ def generate_raw(
                 technique=technique,
                 instruction=instruction,
                 seed=seed,
+                created_at=_when(response),
             )
             reason = _instruction_reason(instruction, response.finish_reason, blacklist=True)
             reason = reason or dedupe.check_and_add(instruction)
@@ -222,6 +226,7 @@ def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: i
             topic=str(chunk["doc"]).split(":")[0],
             technique="backtranslation",
             instruction=instruction,
+            created_at=_when(response),
             response=chunk["text"],
             seed=seed,
             response_origin="human",
@@ -321,7 +326,7 @@ def evolve(
                 "response_origin": None,
                 "finish_reason": None,
                 "template_version": evol.EVOL_TEMPLATE_VERSION,
-                "created_at": _now(),
+                "created_at": _when(response),
                 **_backend_fields(client),
             }
             reason = (
@@ -357,7 +362,6 @@ def evolve(
                         "operator": "answer_augmentation",
                         "parent_id": row["id"],
                         "template_version": generation.GENERATION_TEMPLATE_VERSION,
-                        "created_at": _now(),
                         **_backend_fields(client),
                     }
                 )
@@ -374,7 +378,12 @@ def evolve(
         answers, stage_usage = client.generate(answer_requests, stage="evolved_instructions[responses]")
         usage.add(stage_usage)
     for row, answer in zip(unanswered + augmented, answers, strict=True):
-        row.update(response=answer.text.strip(), response_origin="model", finish_reason=answer.finish_reason)
+        row.update(
+            response=answer.text.strip(),
+            response_origin="model",
+            finish_reason=answer.finish_reason,
+            created_at=_when(answer),
+        )
     kept = []
     for row in survivors + augmented:
         reason = evol.response_elimination(row["response"])

@@ -46,8 +46,10 @@ class ResponseCache:
 
     def get(self, key: str) -> LLMResponse | None:
         with self._lock:
-            row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
-        return LLMResponse.from_json(row[0]) if row else None
+            row = self._db.execute(
+                "SELECT response, created_at FROM responses WHERE key = ?", (key,)
+            ).fetchone()
+        return LLMResponse.from_json(row[0], row[1]) if row else None
 
     def get_many(self, keys: list[str]) -> dict[str, LLMResponse]:
         found = {}
@@ -55,17 +57,19 @@ class ResponseCache:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, blob in self._db.execute(
-                    f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk
+                for key, blob, created_at in self._db.execute(
+                    f"SELECT key, response, created_at FROM responses WHERE key IN ({marks})", chunk
                 ):
-                    found[key] = LLMResponse.from_json(blob)
+                    found[key] = LLMResponse.from_json(blob, created_at)
         return found
 
     def put(self, key: str, backend: str, model: str, response: LLMResponse) -> None:
+        if response.received_at is None:
+            response.received_at = time.time()
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-                (key, backend, model, response.to_json(), time.time()),
+                (key, backend, model, response.to_json(), response.received_at),
             )
             self._db.commit()
 

@@ -145,6 +145,8 @@ class LLMClient:
         if missing and hasattr(self.backend, "run_batch"):
             fresh, failures = self.backend.run_batch(missing, self.cache, stage, self.log)
             for key, response in fresh.items():
+                if response.received_at is None:
+                    response.received_at = time.time()
                 self._account(usage, response)
                 results[key] = response
         elif missing:
@@ -161,6 +163,8 @@ class LLMClient:
                     return
                 finally:
                     progress.step()
+                if response.received_at is None:
+                    response.received_at = time.time()
                 if self.cache is not None:
                     self.cache.put(key, self.backend.name, self.backend.model, response)
                 with lock:

@@ -91,15 +91,19 @@ class LLMResponse:
     # scoring requests: log-probability of each continuation token, in order
     token_logprobs: list[float] | None = None
     from_cache: bool = False
+    # when the response arrived (Unix seconds); the cache keeps it, so a rebuild from the cache
+    # stamps its rows with the same time and writes the same bytes
+    received_at: float | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("from_cache")
+        data.pop("received_at")
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, blob: str) -> LLMResponse:
-        return cls(**json.loads(blob), from_cache=True)
+    def from_json(cls, blob: str, received_at: float | None = None) -> LLMResponse:
+        return cls(**json.loads(blob), from_cache=True, received_at=received_at)
 
 
 @dataclass

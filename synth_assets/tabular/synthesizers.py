@@ -28,6 +28,9 @@ NULL_FLAG_SUFFIX = ".is_null"
 STATISTICAL_SDTYPES = {"numerical", "categorical", "boolean", "datetime", "ordinal"}
 
 
+RUN_FACTS = ("fit_seconds", "sample_seconds", "created_at")  # not stored: they differ run to run
+
+
 @dataclass(frozen=True)
 class SyntheticTable:
     data: pd.DataFrame
@@ -36,8 +39,8 @@ class SyntheticTable:
     epochs: int | None
     requested_rows: int
     privacy_guarantee: str
-    fit_seconds: float
-    sample_seconds: float
+    fit_seconds: float = 0.0
+    sample_seconds: float = 0.0
     created_at: str = ""
     sdv_version: str = ""
     id_columns: list[str] = field(default_factory=list)
@@ -56,8 +59,12 @@ class SyntheticTable:
         ]
 
     def to_bundle(self) -> tuple[dict[str, pd.DataFrame], dict]:
+        """The stored content: the rows and how they were made. Run facts (timings, the time
+        of the run) are left to the materialization's metadata, so rebuilding from the same
+        inputs and config stores the same bytes."""
         meta = asdict(self)
-        meta.pop("data")
+        for name in ("data", *RUN_FACTS):
+            meta.pop(name)
         return {"data": self.data}, meta
 
     @classmethod

@@ -17,6 +17,7 @@ from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.ui import number, summary, tag_run
 from synth_assets.defs.ui import settings as settings_text
+from synth_assets.defs.versions import code_version
 from synth_assets.images import diffusion, pretrained
 from synth_assets.images.model import PRETRAINED, TRAINED, ImageModel, PretrainedImageModel, TrainedImageModel
 from synth_assets.images.sources import ImageSplit, load_real_images, split_images
@@ -65,7 +66,7 @@ def _grid_markdown(images: np.ndarray, labels: np.ndarray, n_classes: int, title
     return MetadataValue.md(f"**{title}** (one row per class)\n\n{grid}")
 
 
-@asset(group_name=GROUP, kinds={"numpy"})
+@asset(code_version=code_version("real_images"), group_name=GROUP, kinds={"numpy"})
 def real_images(
     context: AssetExecutionContext, config: RealImagesConfig, input_location: InputLocation
 ) -> ImageSplit:
@@ -95,7 +96,7 @@ def real_images(
     return split
 
 
-@asset(group_name=GROUP, kinds={"diffusers", "pytorch"})
+@asset(code_version=code_version("image_model"), group_name=GROUP, kinds={"diffusers", "pytorch"})
 def image_model(
     context: AssetExecutionContext, config: ImageModelConfig, real_images: ImageSplit
 ) -> ImageModel:
@@ -162,7 +163,7 @@ def image_model(
     return TrainedImageModel(classes, shape, info, unet=unet, scheduler=scheduler, losses=losses)
 
 
-@asset(group_name=GROUP, kinds={"diffusers", "png"})
+@asset(code_version=code_version("synthetic_images"), group_name=GROUP, kinds={"diffusers", "png"})
 def synthetic_images(
     context: AssetExecutionContext, config: SyntheticImagesConfig, image_model: ImageModel
 ) -> SyntheticImages:

@@ -15,6 +15,7 @@ from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import daily_partitions, partition_seed
 from synth_assets.defs.ui import settings, summary, table, tag_run
+from synth_assets.defs.versions import code_version
 from synth_assets.instructions import evol, judging, pipeline
 from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_set
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
@@ -61,7 +62,7 @@ class SeedTopicsConfig(Config):
     seed_tasks_path: str | None = Field(default=None, description="JSONL of human-written seed tasks.")
 
 
-@asset(group_name=GROUP, kinds={"yaml"})
+@asset(code_version=code_version("seed_topics"), group_name=GROUP, kinds={"yaml"})
 def seed_topics(context: AssetExecutionContext, config: SeedTopicsConfig) -> SeedTopics:
     """Topics and personas from a versioned YAML file, and the human-written seed task pool
     (few-shot examples now, the real anchor of the mix later)."""
@@ -95,7 +96,7 @@ class SeedCorpusConfig(Config):
     license: str | None = Field(default=None, description="Licence note for your corpus' dataset card.")
 
 
-@asset(group_name=GROUP, kinds={"pandas"})
+@asset(code_version=code_version("seed_corpus"), group_name=GROUP, kinds={"pandas"})
 def seed_corpus(context: AssetExecutionContext, config: SeedCorpusConfig) -> Corpus:
     """Human-written text chunks, deduplicated and length-bounded: the responses of
     back-translated pairs (each day samples its own from this pool)."""
@@ -142,7 +143,12 @@ class RawInstructionsConfig(Config):
 
 
 @asset(
-    group_name=GROUP, partitions_def=daily_partitions, pool=LLM_POOL, retry_policy=llm_retry, kinds={"llm"}
+    code_version=code_version("raw_instructions"),
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    pool=LLM_POOL,
+    retry_policy=llm_retry,
+    kinds={"llm"},
 )
 def raw_instructions(
     context: AssetExecutionContext,
@@ -216,7 +222,12 @@ class EvolConfig(Config):
 
 
 @asset(
-    group_name=GROUP, partitions_def=daily_partitions, pool=LLM_POOL, retry_policy=llm_retry, kinds={"llm"}
+    code_version=code_version("evolved_instructions"),
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    pool=LLM_POOL,
+    retry_policy=llm_retry,
+    kinds={"llm"},
 )
 def evolved_instructions(
     context: AssetExecutionContext, config: EvolConfig, llm: LLMResource, raw_instructions: InstructionSet
@@ -290,7 +301,12 @@ def _ifd_summary(frame) -> dict:
 
 
 @asset(
-    group_name=GROUP, partitions_def=daily_partitions, pool=LLM_POOL, retry_policy=llm_retry, kinds={"llm"}
+    code_version=code_version("critic_filtered_instructions"),
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    pool=LLM_POOL,
+    retry_policy=llm_retry,
+    kinds={"llm"},
 )
 def critic_filtered_instructions(
     context: AssetExecutionContext,

@@ -25,6 +25,7 @@ from synth_assets.defs.gates import check_keys
 from synth_assets.defs.locations import OutputLocation
 from synth_assets.defs.partitions import daily_partitions
 from synth_assets.defs.ui import number, summary, table
+from synth_assets.defs.versions import code_version
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import SeedTopics
@@ -101,7 +102,7 @@ def _publish(context, card: Scorecard, extra: dict | None = None) -> Scorecard:
     return card
 
 
-@asset(name="collapse_curve", group_name=GROUP, kinds={"sdv"})
+@asset(code_version=code_version("collapse_curve"), name="collapse_curve", group_name=GROUP, kinds={"sdv"})
 def collapse_curve_asset(
     context: AssetExecutionContext, config: CollapseConfig, real_table: TableSplit
 ) -> CollapseCurve:
@@ -136,6 +137,7 @@ def collapse_curve_asset(
 
 
 @asset(
+    code_version=code_version("tabular_scorecard"),
     key_prefix=PREFIX,
     name="tabular_scorecard",
     group_name=GROUP,
@@ -156,7 +158,9 @@ def tabular_scorecard_asset(
     return _publish(context, card)
 
 
-@asset(key_prefix=PREFIX, name="image_scorecard", group_name=GROUP)
+@asset(
+    code_version=code_version("image_scorecard"), key_prefix=PREFIX, name="image_scorecard", group_name=GROUP
+)
 def image_scorecard_asset(
     context: AssetExecutionContext, real_images: ImageSplit, synthetic_images: SyntheticImages
 ) -> Scorecard:
@@ -168,6 +172,7 @@ def image_scorecard_asset(
 
 
 @asset(
+    code_version=code_version("instruction_scorecard"),
     key_prefix=PREFIX,
     name="instruction_scorecard",
     group_name=GROUP,
@@ -240,6 +245,7 @@ def instruction_scorecard_asset(
 
 
 @asset(
+    code_version=code_version("combined"),
     key_prefix=PREFIX,
     name="combined",
     group_name=GROUP,

@@ -16,6 +16,7 @@ from pydantic import Field
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.locations import InputLocation
 from synth_assets.defs.ui import number, settings, summary, table, tag_run
+from synth_assets.defs.versions import code_version
 from synth_assets.tabular.constraints import auto_rules, detect_inequalities, parse_constraints
 from synth_assets.tabular.identifiers import ID_HANDLINGS, find_id_columns
 from synth_assets.tabular.sources import load_real_table
@@ -95,7 +96,7 @@ def _schema(frame: pd.DataFrame) -> TableSchema:
     return TableSchema(columns=[TableColumn(name=str(c), type=str(t)) for c, t in frame.dtypes.items()])
 
 
-@asset(group_name=GROUP, kinds={"pandas", "parquet"})
+@asset(code_version=code_version("real_table"), group_name=GROUP, kinds={"pandas", "parquet"})
 def real_table(
     context: AssetExecutionContext, config: RealTableConfig, input_location: InputLocation
 ) -> TableSplit:
@@ -148,7 +149,7 @@ def real_table(
     return split
 
 
-@asset(group_name=GROUP, kinds={"sdv", "parquet"})
+@asset(code_version=code_version("tabular_synth"), group_name=GROUP, kinds={"sdv", "parquet"})
 def tabular_synth(
     context: AssetExecutionContext, config: TabularSynthConfig, real_table: TableSplit
 ) -> SyntheticTable:
