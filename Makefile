@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export SYNTH_ASSETS_OUTPUT_DIR ?= $(CURDIR)/outputs
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup system-deps run run-tabular run-images run-instructions run-publish test dev bench lint clean
+.PHONY: setup system-deps run run-tabular run-images run-instructions run-publish test dev bench lint diff clean
 
 # Re-installs when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -73,6 +73,11 @@ bench: setup
 	$(BIN)/python bench/images.py
 	$(BIN)/python bench/critic.py
 	$(BIN)/python bench/synthesizers.py
+
+# what changed between two exports: make diff A=<version or export folder> B=<version or folder>
+diff: setup
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make diff A=<version or export folder> B=<version or export folder>"; exit 2; }
+	@$(BIN)/python -m synth_assets.exports.diff "$(A)" "$(B)" --root "$(SYNTH_ASSETS_OUTPUT_DIR)/exports"
 
 lint: setup
 	$(BIN)/ruff check synth_assets synth_assets_tests bench

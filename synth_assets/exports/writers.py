@@ -5,25 +5,40 @@
   ``alpaca.jsonl`` (instruction / input / output), each line with its ``source`` and origin;
 * tabular: ``data.parquet`` and ``data.csv`` with the ``source`` column;
 * images: ``images/<class>/<file>.png`` (synthetic files keep their "synthetic" text chunks)
-  and ``manifest.csv`` (file, class, source, origin).
+  and ``manifest.csv`` (file, class, source, origin, C2PA manifest, watermark payload). Each
+  synthetic PNG carries a signed C2PA manifest that says it is AI-generated (and, from 256 px
+  on the short side, an invisible watermark under it); real PNGs carry none
+  (see :mod:`synth_assets.exports.provenance`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from synth_assets.exports import watermark as wm
+from synth_assets.exports.provenance import (
+    AI_GENERATED,
+    GENERATION_LABEL,
+    ImageSigner,
+    software_agent,
+    synthetic_image_manifest,
+)
+from synth_assets.exports.signing_keys import SigningCredentials
 from synth_assets.images.synthetic import safe_name, to_pil
-from synth_assets.mix.datasets import ORIGIN, ORIGIN_ID, SOURCE, AnchoredMix
+from synth_assets.mix.datasets import GENERATION_FIELDS, ORIGIN, ORIGIN_ID, SOURCE, AnchoredMix
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import atomic_directory
 
 MANIFEST = "SHA256SUMS"
 CARD = "README.md"
+VERSION_FILE = "manifest.json"  # version, upstream versions, config and metrics (make diff reads it)
+FORMAT = "synth_assets.export/1"
 
 LICENCE_NOTES = {
     "builtin:digits": "Real images: the UCI optical recognition of handwritten digits data as shipped with "
@@ -64,8 +79,59 @@ def verify_manifest(folder: Path) -> list[str]:
     return bad
 
 
+def items_version(mix: AnchoredMix) -> str:
+    """The export's version: a hash of its items (every row with its provenance columns, and the
+    image pixels), not of its files, so it does not depend on the file format or on signatures
+    (a C2PA signature differs at every signing). 16 hex digits of SHA-256."""
+    digest = hashlib.sha256()
+    frame = mix.data
+    digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    if mix.images is not None:
+        images = np.ascontiguousarray(mix.images)
+        digest.update(f"{images.dtype}{images.shape}".encode() + images.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _metrics(scorecard: Scorecard | None) -> dict:
+    if scorecard is None:
+        return {}
+    out = {}
+    for m in scorecard.metrics:
+        key = m.name if m.name not in out else f"{m.section}.{m.name}"
+        value = m.value.item() if hasattr(m.value, "item") else m.value
+        out[key] = {"value": value, "threshold": m.threshold, "status": m.status, "section": m.section}
+    return out
+
+
+def version_record(
+    mix: AnchoredMix, scorecard: Scorecard | None, title: str, upstream: dict[str, str] | None
+) -> dict:
+    """What ``manifest.json`` holds: the version, the data versions of every upstream asset, the
+    settings the items were made with, and the scorecard's metrics."""
+    return {
+        "format": FORMAT,
+        "lane": mix.lane,
+        "title": title,
+        "version": items_version(mix),
+        "partition": mix.provenance.get("partition"),
+        "made_by": software_agent(),
+        "items": len(mix.data),
+        "sources": {str(k): int(v) for k, v in mix.data[SOURCE].value_counts().sort_index().items()},
+        "upstream": dict(sorted((upstream or {}).items())),
+        "config": {"provenance": mix.provenance, "mix": {**mix.facts.__dict__}},
+        "metrics": _metrics(scorecard),
+    }
+
+
 def dataset_card(
-    mix: AnchoredMix, scorecard: Scorecard | None, title: str, files: list[str], how: str
+    mix: AnchoredMix,
+    scorecard: Scorecard | None,
+    title: str,
+    files: list[str],
+    how: str,
+    sections: list[str] | None = None,
+    record: dict | None = None,
 ) -> str:
     facts = mix.facts
     source_counts = mix.data[SOURCE].value_counts().to_dict()
@@ -76,7 +142,8 @@ def dataset_card(
     lines = [
         f"# {title}",
         "",
-        f"Made by synth_assets on {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
+        f"Version `{record['version']}`, made by synth_assets {record['made_by']['version']}. The version "
+        "is a hash of the items; the same items give the same version.",
         "",
         "## How it was made",
         "",
@@ -95,6 +162,14 @@ def dataset_card(
         "```json",
         json.dumps(mix.provenance, indent=2, default=str),
         "```",
+        "",
+        *(sections or []),
+        "## Versions",
+        "",
+        f"This export: `{record['version']}`. Data versions of the assets it was made from (the hash of "
+        "what each stored; `make diff A=<version> B=<version>` compares two exports):",
+        "",
+        *([f"- `{asset}`: `{v}`" for asset, v in record["upstream"].items()] or ["- not recorded"]),
         "",
         "## Scorecard summary",
         "",
@@ -123,22 +198,35 @@ def dataset_card(
         "## Files",
         "",
         *[f"- `{name}`" for name in files],
+        f"- `{VERSION_FILE}`: the version, upstream versions, settings and metrics, as JSON",
         f"- `{MANIFEST}`: SHA-256 of every file above (`sha256sum -c SHA256SUMS`)",
         "",
     ]
     return "\n".join(lines)
 
 
-def _finish(staging: Path, mix: AnchoredMix, scorecard: Scorecard | None, title: str, how: str) -> None:
+def _finish(
+    staging: Path,
+    mix: AnchoredMix,
+    scorecard: Scorecard | None,
+    title: str,
+    how: str,
+    sections: list[str] | None = None,
+    upstream: dict[str, str] | None = None,
+) -> None:
     files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
     shown = [f for f in files if not f.startswith("images/")] + (
         ["images/<class>/*.png"] if any(f.startswith("images/") for f in files) else []
     )
-    (staging / CARD).write_text(dataset_card(mix, scorecard, title, shown, how))
+    record = version_record(mix, scorecard, title, upstream)
+    (staging / VERSION_FILE).write_text(json.dumps(record, indent=2, default=str, sort_keys=True) + "\n")
+    (staging / CARD).write_text(dataset_card(mix, scorecard, title, shown, how, sections, record))
     (staging / MANIFEST).write_text(sha256_manifest(staging))
 
 
-def export_instructions(mix: AnchoredMix, folder: Path, scorecard: Scorecard | None, how: str) -> Path:
+def export_instructions(
+    mix: AnchoredMix, folder: Path, scorecard: Scorecard | None, how: str, *, upstream: dict | None = None
+) -> Path:
     with atomic_directory(folder) as staging:
         with (
             open(staging / "messages.jsonl", "w", encoding="utf-8") as chat,
@@ -164,41 +252,166 @@ def export_instructions(mix: AnchoredMix, folder: Path, scorecard: Scorecard | N
                     )
                     + "\n"
                 )
-        _finish(staging, mix, scorecard, "Instruction dataset (anchored mix)", how)
+        _finish(staging, mix, scorecard, "Instruction dataset (anchored mix)", how, upstream=upstream)
     return Path(folder)
 
 
-def export_table(mix: AnchoredMix, folder: Path, scorecard: Scorecard | None, how: str) -> Path:
+def export_table(
+    mix: AnchoredMix, folder: Path, scorecard: Scorecard | None, how: str, *, upstream: dict | None = None
+) -> Path:
     with atomic_directory(folder) as staging:
         mix.data.to_parquet(staging / "data.parquet", index=False)
         mix.data.to_csv(staging / "data.csv", index=False)
-        _finish(staging, mix, scorecard, "Tabular dataset (anchored mix)", how)
+        _finish(staging, mix, scorecard, "Tabular dataset (anchored mix)", how, upstream=upstream)
     return Path(folder)
 
 
-def export_images(mix: AnchoredMix, folder: Path, scorecard: Scorecard | None, how: str) -> Path:
+def _generation(mix: AnchoredMix, row: dict, mark: dict) -> dict:
+    """The custom assertion of one synthetic image: model, seed, class, origin, watermark. The
+    image mix keeps each generated image's seed, steps and sampler beside it."""
+    record = {k: _plain(row[k]) for k in GENERATION_FIELDS if k in row and not pd.isna(row[k])}
+    data = {
+        "generator": software_agent(),
+        "model": str(mix.provenance.get("generator") or "unknown"),
+        "seed": int(record["seed"]) if "seed" in record else None,
+    }
+    if data["seed"] is None:
+        data["seed_note"] = "the image mix carries no seed for this image (it was built without them)"
+    data.update({k: record[k] for k in ("steps", "sampler") if k in record})
+    data.update(
+        {
+            "class_index": int(row["label"]),
+            "class_name": mix.class_names[row["label"]],
+            ORIGIN: str(row[ORIGIN]),
+            ORIGIN_ID: str(row[ORIGIN_ID]),
+            "passed_checks": sorted(mix.provenance.get("passed_checks") or []),
+            "watermark": mark,
+        }
+    )
+    return data
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _provenance_section(
+    n_signed: int, n_real: int, n_marked: int, statement: str, watermark: bool
+) -> list[str]:
+    if n_marked:
+        marks = (
+            f"{n_marked} synthetic images (those of at least {wm.MIN_SIDE} px on the short side) also "
+            f"carry an invisible watermark ({wm.library_version()}, method `{wm.METHOD}`): 8 bytes, "
+            "`SYNA` and the first 4 bytes of SHA-256 of `origin#origin_id`, recorded in the manifest and "
+            "in `manifest.csv`. It is a soft binding: it survives re-encoding that strips the manifest, "
+            "not heavy editing."
+        )
+    elif watermark:
+        marks = f"No invisible watermark: the images are smaller than {wm.MIN_SIDE} px on the short side."
+    else:
+        marks = "No invisible watermark: it was turned off in the export config."
+    return [
+        "## Image provenance (C2PA)",
+        "",
+        f"- {n_signed} synthetic images carry a signed C2PA manifest (Content Credentials): a "
+        f"`c2pa.actions` assertion `c2pa.created` with digital source type `{AI_GENERATED}` "
+        f"(AI-generated), and an `{GENERATION_LABEL}` assertion with the model, seed, class and "
+        f"origin id.",
+        f"- Signature: {statement}.",
+        f"- {n_real} real images carry no C2PA manifest (they were not made here, and no C2PA source "
+        "type describes them honestly); their PNG text chunk `synthetic` is `false` and "
+        "`manifest.csv` lists them as `real`.",
+        f"- {marks}",
+        "- Verify a file: `python -c \"import c2pa; print(c2pa.Reader('file.png').json())\"` (or "
+        "`c2patool file.png`); a changed file fails with `assertion.dataHash.mismatch`. Re-encoding "
+        "a file strips its manifest.",
+        "",
+    ]
+
+
+def export_images(
+    mix: AnchoredMix,
+    folder: Path,
+    scorecard: Scorecard | None,
+    how: str,
+    *,
+    credentials: SigningCredentials | None = None,
+    watermark: bool = True,
+    upstream: dict | None = None,
+) -> Path:
+    """Write the images; every synthetic PNG is watermarked (when large enough), then signed.
+
+    ``credentials``: the C2PA signing pair (default: a self-signed pair made for this export
+    only, see :func:`~synth_assets.exports.signing_keys.resolve_credentials` for a kept one);
+    ``watermark``: embed the invisible
+    watermark in images of at least 256 px on the short side.
+
+    The watermark goes in first, so that the manifest's hash (the hard binding) covers the
+    watermarked pixels. Real images get no manifest (see :mod:`synth_assets.exports.provenance`).
+    """
+    from PIL import Image
     from PIL.PngImagePlugin import PngInfo
 
     names = [safe_name(c) for c in mix.class_names]
-    rows = []
-    with atomic_directory(folder) as staging:
+    credentials = credentials or SigningCredentials.ephemeral()
+    rows, n_marked, n_signed = [], 0, 0
+    with ImageSigner(credentials) as signer, atomic_directory(folder) as staging:
         for i, (image, row) in enumerate(zip(mix.images, mix.data.to_dict("records"), strict=True)):
             name = f"images/{names[row['label']]}/{row[SOURCE]}-{i:06d}.png"
+            synthetic = row[SOURCE] == "synthetic"
             info = PngInfo()
-            info.add_text("synthetic", "true" if row[SOURCE] == "synthetic" else "false")
+            info.add_text("synthetic", "true" if synthetic else "false")
             info.add_text("origin", f"{row[ORIGIN]}#{row[ORIGIN_ID]}")
-            if row[SOURCE] == "synthetic":
+            picture, payload = to_pil(image), ""
+            if synthetic:
                 info.add_text("generator", str(mix.provenance.get("generator", "")))
+                if watermark and wm.can_watermark(picture.height, picture.width):
+                    mark_bytes = wm.payload_for(f"{row[ORIGIN]}#{row[ORIGIN_ID]}")
+                    picture = Image.fromarray(wm.embed(np.asarray(picture), mark_bytes))
+                    payload = mark_bytes.hex()
+                    n_marked += 1
+            buffer = io.BytesIO()
+            picture.save(buffer, format="PNG", pnginfo=info)
+            data = buffer.getvalue()
+            if synthetic:
+                if payload:
+                    mark = {
+                        "embedded": True,
+                        "method": wm.METHOD,
+                        "library": wm.library_version(),
+                        "channel": wm.channel_for(np.asarray(picture)),
+                        "payload_hex": payload,
+                        "payload_key": "SYNA + sha256(origin#origin_id)[:4]",
+                    }
+                else:
+                    mark = {
+                        "embedded": False,
+                        "reason": "turned off"
+                        if not watermark
+                        else f"{picture.width}x{picture.height} px, below {wm.MIN_SIDE} px",
+                    }
+                data = signer.sign_png(
+                    data,
+                    synthetic_image_manifest(Path(name).name, _generation(mix, row, mark)),
+                )
+                n_signed += 1
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            to_pil(image).save(staging / name, pnginfo=info)
+            (staging / name).write_bytes(data)
             rows.append(
                 {
                     "file": name,
                     "class_index": row["label"],
                     "class_name": mix.class_names[row["label"]],
                     **{k: row[k] for k in (SOURCE, ORIGIN, ORIGIN_ID)},
+                    "c2pa_manifest": synthetic,
+                    "watermark_payload": payload,
+                    # the pixels as generated (before any watermark): what make diff compares
+                    "pixels_sha256": hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()[:16],
                 }
             )
         pd.DataFrame(rows).to_csv(staging / "manifest.csv", index=False)
-        _finish(staging, mix, scorecard, "Image dataset (anchored mix)", how)
+        section = _provenance_section(
+            n_signed, len(rows) - n_signed, n_marked, credentials.statement, watermark
+        )
+        _finish(staging, mix, scorecard, "Image dataset (anchored mix)", how, section, upstream)
     return Path(folder)

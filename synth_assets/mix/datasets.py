@@ -12,6 +12,7 @@ from synth_assets.mix.anchor import AnchorPlan, plan_anchor
 
 SOURCE, ORIGIN, ORIGIN_ID = "source", "origin", "origin_id"
 PROVENANCE_COLUMNS = [SOURCE, ORIGIN, ORIGIN_ID]
+GENERATION_FIELDS = ("seed", "steps", "sampler")  # per generated image, kept by the image mix
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,22 @@ def mix_images(
     real_labels: np.ndarray,
     real_share: float,
     seed: int = 0,
+    synthetic_records: pd.DataFrame | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame, MixFacts]:
-    """Images and an index frame (label, source, origin, origin_id) in the same order."""
+    """Images and an index frame (label, source, origin, origin_id) in the same order.
+    ``synthetic_records``: per generated image, how it was made (seed, steps, sampler); kept
+    as columns of the synthetic rows (empty for real ones), for the exports' provenance."""
     plan = plan_anchor(len(synthetic), len(real_train), real_share, seed)
     images = np.concatenate([synthetic, real_train[plan.real_indices]])
+    made = pd.DataFrame({"label": synthetic_labels})
+    if synthetic_records is not None:
+        made = made.join(synthetic_records.reset_index(drop=True))
+        if "seed" in made:
+            made["seed"] = made["seed"].astype("Int64")
     index = pd.concat(
         [
             _tag(
-                pd.DataFrame({"label": synthetic_labels}),
+                made,
                 "synthetic",
                 "synthetic_images",
                 range(len(synthetic)),

@@ -10,11 +10,15 @@ from dagster import AssetKey, DagsterInstance, materialize
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.publish.exports import LANE_NAMES
 from synth_assets.defs.publish.mix import tabular_mix
+from synth_assets.exports.provenance import read_manifest
+from synth_assets.exports.signing_keys import SELF_SIGNED_STATEMENT
 from synth_assets.exports.writers import verify_manifest
 from synth_assets.metrics.row_distance import row_hashes
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import load_bundle
 from synth_assets_tests.defs.helpers import (
+    IMAGE_CHECK_NAMES,
+    INSTRUCTION_CHECK_NAMES,
     TABULAR_CHECK_NAMES,
     export_assets,
     image_assets,
@@ -110,6 +114,26 @@ def test_publish_after_the_lanes_pass(world):
         )  # rounding
         folder = out / "exports" / lane / (PARTITION if lane == "instructions" else "")
         assert verify_manifest(folder) == [] and (folder / "README.md").exists()
+        # the export records its version and the data version of every asset it came from
+        record = json.loads((folder / "manifest.json").read_text())
+        export = result.asset_materializations_for_node(
+            f"export__{'image' if lane == 'images' else LANE_NAMES[lane]}_export"
+        )[0]
+        assert export.metadata["version"].value == record["version"] == export.tags["dagster/data_version"]
+        mix_event = result.asset_materializations_for_node(f"anchored_mix__{LANE_NAMES[lane]}_mix")[0]
+        assert (
+            record["upstream"][f"anchored_mix/{LANE_NAMES[lane]}_mix"]
+            == mix_event.tags["dagster/data_version"]
+        )
+        assert f"Version `{record['version']}`" in (folder / "README.md").read_text()
+        assert (out / "exports" / "history" / lane / record["version"] / "manifest.json").is_file()
+    lane_versions = {
+        e.asset_key.to_user_string(): e.materialization.tags["dagster/data_version"]
+        for e in lanes.get_asset_materialization_events()
+    }
+    tabular_record = json.loads((out / "exports" / "tabular" / "manifest.json").read_text())
+    assert tabular_record["upstream"]["tabular_synth"] == lane_versions["tabular_synth"]
+    assert tabular_record["upstream"]["real_table"] == lane_versions["real_table"]
     # the holdout never enters an export
     split, _ = load_bundle(out / "real_table")
     exported = pd.read_parquet(out / "exports" / "tabular" / "data.parquet")
@@ -117,6 +141,27 @@ def test_publish_after_the_lanes_pass(world):
     assert not set(row_hashes(exported[columns]).tolist()) & set(
         row_hashes(split["holdout"][columns]).tolist()
     )
+    # exported synthetic images say they are AI-generated, with their model and seed; real ones don't
+    images = out / "exports" / "images"
+    rows = pd.read_csv(images / "manifest.csv", dtype={"origin_id": str}).groupby("source").head(3)
+    image_mix = result.asset_materializations_for_node("anchored_mix__image_mix")[0].metadata
+    seeds = load_bundle(out / "synthetic_images")[0]["manifest"]["seed"]
+    for row in rows.itertuples():
+        claim = read_manifest(images / row.file)
+        if row.source == "synthetic":
+            assert claim.ai_generated and claim.intact  # intact, but self-signed: on no trust list
+            assert claim.trust_failures == ("signingCredential.untrusted",)
+            assert claim.generation["model"] == image_mix["provenance"].value["generator"]
+            assert claim.generation["seed"] == seeds[int(row.origin_id)]
+        else:
+            assert not claim.has_manifest and not claim.ai_generated
+    assert {"real", "synthetic"} == set(rows["source"])
+    assert SELF_SIGNED_STATEMENT in (images / "README.md").read_text()
+    key = out / "provenance" / "local-signer" / "signer.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    export_meta = result.asset_materializations_for_node("export__image_export")[0].metadata
+    assert export_meta["c2pa_signed"].value == image_mix["n_synthetic"].value
+    assert "PRIVATE KEY" not in json.dumps({k: str(v.value) for k, v in export_meta.items()})
     chat = [
         json.loads(x)
         for x in (out / "exports" / "instructions" / PARTITION / "messages.jsonl").read_text().splitlines()
@@ -124,7 +169,10 @@ def test_publish_after_the_lanes_pass(world):
     assert {r["source"] for r in chat} == {"real", "synthetic"}
     # every check result reads top down: a one-line description, the verdict first
     evaluations = [*lanes.get_asset_check_evaluations(), *instruction_run.get_asset_check_evaluations()]
-    assert len(evaluations) == len(TABULAR_CHECK_NAMES) + 4 + 3  # + image and instruction checks
+    assert {
+        e.check_name for e in evaluations
+    } == TABULAR_CHECK_NAMES | IMAGE_CHECK_NAMES | INSTRUCTION_CHECK_NAMES
+    assert len(evaluations) == len(TABULAR_CHECK_NAMES | IMAGE_CHECK_NAMES | INSTRUCTION_CHECK_NAMES)
     for e in evaluations:
         assert e.description and "\n" not in e.description and len(e.description) <= 1000, e.check_name
         assert next(iter(e.metadata)) == "verdict" and e.metadata["verdict"].value == e.description

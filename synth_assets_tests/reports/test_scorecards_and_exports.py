@@ -296,7 +296,8 @@ def test_exports_have_cards_manifests_and_no_holdout(
     data, facts = mix_tables(gaussian_copula_synth.data, split.train, 0.10)
     mix = AnchoredMix("tabular", data, facts, provenance={"real_source": "breast_cancer"})
     folder = export_table(mix, tmp_path / "tabular", tabular_card, "how it was made")
-    assert sorted(p.name for p in folder.iterdir()) == ["README.md", MANIFEST, "data.csv", "data.parquet"]
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["README.md", MANIFEST, "data.csv", "data.parquet", "manifest.json"]
     exported = pd.read_parquet(folder / "data.parquet")
     columns = list(split.train.columns)
     assert not set(row_hashes(exported[columns]).tolist()) & set(row_hashes(split.holdout[columns]).tolist())

@@ -7,11 +7,19 @@ from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.gates import require_passed_gate
 from synth_assets.defs.partitions import daily_partitions
 from synth_assets.defs.ui import number, summary
+from synth_assets.defs.versions import code_version
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.mix.anchor import DEFAULT_REAL_SHARE, MIN_REAL_SHARE
-from synth_assets.mix.datasets import SOURCE, AnchoredMix, mix_images, mix_instructions, mix_tables
+from synth_assets.mix.datasets import (
+    GENERATION_FIELDS,
+    SOURCE,
+    AnchoredMix,
+    mix_images,
+    mix_instructions,
+    mix_tables,
+)
 from synth_assets.tabular.split import TableSplit
 from synth_assets.tabular.synthesizers import SyntheticTable
 
@@ -27,7 +35,9 @@ class MixConfig(Config):
     seed: int = Field(default=0, description="Seed for drawing the real items.")
 
 
-def _report(context, mix: AnchoredMix) -> None:
+def _report(context, mix: AnchoredMix, gate: dict[str, str]) -> None:
+    """``gate``: {check: run id of its passing evaluation}. The runs go to the metadata only:
+    the stored mix names the checks, so rebuilding it from the same data stores the same bytes."""
     facts = mix.facts
     if facts.short_by:
         context.log.warning(f"{mix.lane}: not enough real data for the requested share: {facts.note}")
@@ -47,11 +57,12 @@ def _report(context, mix: AnchoredMix) -> None:
             "dagster/row_count": len(mix.data),
             "sources": MetadataValue.json({str(k): int(v) for k, v in counts.items()}),
             "provenance": MetadataValue.json(mix.provenance),
+            "gate_runs": MetadataValue.json(gate),
         }
     )
 
 
-@asset(key_prefix=PREFIX, group_name=GROUP, kinds={"pandas"})
+@asset(code_version=code_version("tabular_mix"), key_prefix=PREFIX, group_name=GROUP, kinds={"pandas"})
 def tabular_mix(
     context: AssetExecutionContext, config: MixConfig, real_table: TableSplit, tabular_synth: SyntheticTable
 ) -> AnchoredMix:
@@ -68,14 +79,14 @@ def tabular_mix(
         "generator": f"SDV {tabular_synth.synthesizer} (sdv {tabular_synth.sdv_version}), "
         f"seed {tabular_synth.seed}",
         "privacy_guarantee": tabular_synth.privacy_guarantee,
-        "passed_checks": gate,
+        "passed_checks": sorted(gate),
     }
     mix = AnchoredMix("tabular", data, facts, provenance=provenance)
-    _report(context, mix)
+    _report(context, mix, gate)
     return mix
 
 
-@asset(key_prefix=PREFIX, group_name=GROUP, kinds={"numpy"})
+@asset(code_version=code_version("image_mix"), key_prefix=PREFIX, group_name=GROUP, kinds={"numpy"})
 def image_mix(
     context: AssetExecutionContext,
     config: MixConfig,
@@ -92,19 +103,21 @@ def image_mix(
             real_images.train_labels,
             config.real_share,
             config.seed,
+            synthetic_records=synthetic_images.manifest[list(GENERATION_FIELDS)],
         )
     provenance = {
         "real_source": real_images.source,
         "real_part": "train split only",
         "generator": synthetic_images.generator,
-        "passed_checks": gate,
+        "passed_checks": sorted(gate),
     }
     mix = AnchoredMix("images", index, facts, images, real_images.class_names, provenance)
-    _report(context, mix)
+    _report(context, mix, gate)
     return mix
 
 
 @asset(
+    code_version=code_version("instruction_mix"),
     key_prefix=PREFIX,
     group_name=GROUP,
     partitions_def=daily_partitions,
@@ -140,10 +153,10 @@ def instruction_mix(
                 if isinstance(c, str)
             }
         ),
-        "passed_checks": gate,
+        "passed_checks": sorted(gate),
     }
     mix = AnchoredMix("instructions", data, facts, provenance=provenance)
-    _report(context, mix)
+    _report(context, mix, gate)
     return mix
 
 
