@@ -73,6 +73,7 @@ bench: setup
 	$(BIN)/python bench/images.py
 	$(BIN)/python bench/critic.py
 	$(BIN)/python bench/synthesizers.py
+	$(BIN)/python bench/dedup.py
 
 # what changed between two exports: make diff A=<version or export folder> B=<version or folder>
 diff: setup

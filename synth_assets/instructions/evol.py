@@ -14,9 +14,10 @@ Elimination (paper section 3.3, with the information-gain test made rule-based):
 
 from __future__ import annotations
 
+from synth_assets.instructions.languages import clause
 from synth_assets.instructions.text import content_words, words
 
-EVOL_TEMPLATE_VERSION = "evol-v1"
+EVOL_TEMPLATE_VERSION = "evol-v2"  # v2: a language clause for languages other than English
 IN_DEPTH = {
     "add_constraints": "Add one more constraint or requirement to it.",
     "deepening": "If it asks about a specific issue, make the inquiry deeper and broader.",
@@ -40,13 +41,15 @@ MARKERS = (
 SORRY_MAX_WORDS = 80
 
 
-def evolve_messages(instruction: str, operator: str) -> list[dict[str, str]]:
-    """The rewriting prompt for ``operator`` applied to ``instruction``."""
+def evolve_messages(instruction: str, operator: str, language: str | None = None) -> list[dict[str, str]]:
+    """The rewriting prompt for ``operator`` applied to ``instruction`` (written in ``language``)."""
+    written = clause(language, "the prompt")
+    written = f"{written} " if written else ""
     if operator in IN_DEPTH:
         user = (
             "You rewrite prompts. Rewrite the given prompt into a more complex version that is "
             "harder to answer well but still reasonable and answerable by a person. "
-            f"{IN_DEPTH[operator]} Keep any input it contains. Add at most 20 words. Reply with "
+            f"{IN_DEPTH[operator]} Keep any input it contains. Add at most 20 words. {written}Reply with "
             "the rewritten prompt only; do not write the words 'given prompt' or 'rewritten "
             "prompt'.\n\n"
             f"#The Given Prompt#:\n{instruction}\n\n#Rewritten Prompt#:\n"
@@ -55,7 +58,7 @@ def evolve_messages(instruction: str, operator: str) -> list[dict[str, str]]:
         user = (
             "You create prompts. Taking the given prompt as inspiration, write a brand-new prompt "
             "in the same domain that is rarer, of similar length and difficulty, reasonable and "
-            "answerable by a person. Reply with the new prompt only; do not write the words "
+            f"answerable by a person. {written}Reply with the new prompt only; do not write the words "
             "'given prompt' or 'created prompt'.\n\n"
             f"#Given Prompt#:\n{instruction}\n\n#Created Prompt#:\n"
         )

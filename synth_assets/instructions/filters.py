@@ -2,7 +2,8 @@
 
 Rules (Wang et al. 2023, Self-Instruct): 3 to 150 words; none of the keywords a text-only model
 cannot act on (image, graph, picture, file, map, draw, plot, go to); no leading punctuation and
-only ASCII; ROUGE-L F above 0.7 against any seed or already kept instruction is a near-duplicate.
+only ASCII. Near-duplicates (ROUGE-L F above 0.7 against any seed or already kept instruction)
+are found by :mod:`synth_assets.instructions.dedup`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import re
 import string
 
-from synth_assets.instructions.text import rouge_l, words
+from synth_assets.instructions.languages import is_english
+from synth_assets.instructions.text import words
 
 MIN_WORDS, MAX_WORDS = 3, 150
-ROUGE_L_MAX = 0.7
 BLACKLIST = (
     "image",
     "images",
@@ -34,45 +35,23 @@ BLACKLIST = (
 _BLACKLIST_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in BLACKLIST) + r")\b", re.IGNORECASE)
 
 
-def rule_violation(instruction: str, blacklist: bool = True) -> str | None:
+def rule_violation(instruction: str, blacklist: bool = True, language: str | None = None) -> str | None:
     """The first Self-Instruct rule ``instruction`` breaks (a reason string), or None.
     ``blacklist`` False skips the keyword rule (for back-translation the human response, not
-    the model, decides what the pair is about)."""
+    the model, decides what the pair is about). The keyword and ASCII rules are English ones:
+    for another ``language`` only the length and punctuation rules apply."""
+    english = language is None or is_english(language)
     text = instruction.strip()
     n_words = len(words(text))
     if n_words < MIN_WORDS:
         return f"too_short ({n_words} words)"
     if n_words > MAX_WORDS:
         return f"too_long ({n_words} words)"
-    match = _BLACKLIST_RE.search(text) if blacklist else None
+    match = _BLACKLIST_RE.search(text) if blacklist and english else None
     if match:
         return f"blacklisted_keyword ({match.group(1).lower()})"
     if text[0] in string.punctuation:
         return "leading_punctuation"
-    if not text.isascii():
+    if english and not text.isascii():
         return "non_ascii"
     return None
-
-
-class NearDuplicateFilter:
-    """Rejects instructions whose ROUGE-L F against any seed or kept instruction exceeds 0.7."""
-
-    def __init__(self, seeds: list[str], threshold: float = ROUGE_L_MAX):
-        self.threshold = threshold
-        self.pool = list(seeds)
-
-    def most_similar(self, instruction: str) -> tuple[float, str | None]:
-        best, match = 0.0, None
-        for other in self.pool:
-            score = rouge_l(other, instruction)
-            if score > best:
-                best, match = score, other
-        return best, match
-
-    def check_and_add(self, instruction: str) -> str | None:
-        """Reason if ``instruction`` is a near-duplicate; otherwise keep it and return None."""
-        score, match = self.most_similar(instruction)
-        if score > self.threshold:
-            return f"near_duplicate (rouge_l {score:.2f} vs {match[:60]!r})"
-        self.pool.append(instruction)
-        return None

@@ -21,7 +21,9 @@ import re
 
 import jinja2
 
-GENERATION_TEMPLATE_VERSION = "gen-v2"
+from synth_assets.instructions.languages import clause, is_english, language_name, normalise
+
+GENERATION_TEMPLATE_VERSION = "gen-v3"  # v3: a language clause for languages other than English
 TECHNIQUES = ("backtranslation", "self_instruct", "magpie", "topic_prompt")
 # A request opens as a question or an imperative task; small models otherwise often write a
 # statement about the text ("The event is handled in a different way ..."), which no user asks.
@@ -31,17 +33,25 @@ INSTRUCTION_OPENERS = (
 )  # fmt: skip
 # the rest: one line without quotes or backslashes (no JSON escapes for a small model to fumble)
 INSTRUCTION_PATTERN = "^(" + "|".join(INSTRUCTION_OPENERS) + r') [^"\\\n]+$'
-# one instruction per call: llama.cpp turns this into a grammar, Anthropic into a tool input
-INSTRUCTION_SCHEMA = json.dumps(
-    {
-        "type": "object",
-        # no length bounds: in a llama.cpp grammar they unroll into hundreds of optional
-        # characters and double the sampling time; max_tokens and the validators bound length
-        "properties": {"instruction": {"type": "string", "pattern": INSTRUCTION_PATTERN}},
-        "required": ["instruction"],
-    },
-    sort_keys=True,
-)
+ANY_LANGUAGE_PATTERN = r'^[^"\\\n]+$'  # other languages: the English openers do not apply
+
+
+def instruction_schema(language: str | None = None) -> str:
+    """One instruction per call: llama.cpp turns this into a grammar, Anthropic into a tool
+    input. No length bounds: in a llama.cpp grammar they unroll into hundreds of optional
+    characters and double the sampling time; max_tokens and the validators bound length."""
+    pattern = INSTRUCTION_PATTERN if language is None or is_english(language) else ANY_LANGUAGE_PATTERN
+    return json.dumps(
+        {
+            "type": "object",
+            "properties": {"instruction": {"type": "string", "pattern": pattern}},
+            "required": ["instruction"],
+        },
+        sort_keys=True,
+    )
+
+
+INSTRUCTION_SCHEMA = instruction_schema()
 BACKTRANSLATION_SYSTEM = (
     "You write the request a user sent to an AI assistant, given the assistant's answer. The "
     "request must be a clear task or question that the answer fully answers, in one sentence, "
@@ -59,8 +69,13 @@ def _persona_line(persona: str | None) -> str:
     return f"Write it as this person would ask it: {persona}.\n" if persona else ""
 
 
+def _language_line(language: str | None, what: str) -> str:
+    line = clause(language, what)
+    return f"{line}\n" if line else ""
+
+
 def self_instruct_messages(
-    topic: str, examples: list[str], persona: str | None = None
+    topic: str, examples: list[str], persona: str | None = None, language: str | None = None
 ) -> list[dict[str, str]]:
     shown = "\n".join(f"{i}. {example}" for i, example in enumerate(examples, 1))
     user = (
@@ -68,22 +83,27 @@ def self_instruct_messages(
         f"{shown}\n\n"
         f"Write one new task, different from the examples, about this topic: {topic}\n"
         f"{_persona_line(persona)}"
+        f"{_language_line(language, 'the task')}"
         "Reply with the task only, on one line."
     )
     return [{"role": "user", "content": user}]
 
 
-def topic_prompt_messages(topic: str, persona: str | None = None) -> list[dict[str, str]]:
+def topic_prompt_messages(
+    topic: str, persona: str | None = None, language: str | None = None
+) -> list[dict[str, str]]:
     user = (
         f"Write one question a user might ask an AI assistant about this topic: {topic}\n"
         f"{_persona_line(persona)}"
+        f"{_language_line(language, 'the question')}"
         "Reply with the question only."
     )
     return [{"role": "user", "content": user}]
 
 
-def magpie_system_prompt(topic: str) -> str:
-    return f"You are an AI assistant. Users ask you about {topic}."
+def magpie_system_prompt(topic: str, language: str | None = None) -> str:
+    written = f" They write in {language_name(normalise(language))}." if clause(language) else ""
+    return f"You are an AI assistant. Users ask you about {topic}.{written}"
 
 
 def pre_query_prefix(chat_template: str, system: str, bos_token: str = "", eos_token: str = "") -> str:
@@ -129,8 +149,14 @@ def user_turn_end(chat_template: str) -> str | None:
     return after.split()[0] if after else None
 
 
-def answer_messages(instruction: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": instruction}]
+def _with_clause(text: str, language: str | None, what: str) -> str:
+    line = clause(language, what)
+    return f"{text} {line}" if line else text
+
+
+def answer_messages(instruction: str, language: str | None = None) -> list[dict[str, str]]:
+    system = _with_clause(ANSWER_SYSTEM, language, "your answer")
+    return [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
 
 
 # Few-shot examples for corpora whose chunks document a named object (python_docs): the
@@ -159,13 +185,16 @@ def _answer_turn(text: str, subject: str | None = None) -> str:
 
 
 def backtranslation_messages(
-    text: str, examples: list[tuple[str, str | None, str]], subject: str | None = None
+    text: str,
+    examples: list[tuple[str, str | None, str]],
+    subject: str | None = None,
+    language: str | None = None,
 ) -> list[dict[str, str]]:
     """Few-shot back-translation: each example (human answer, its subject or None, human
     instruction) is one user / assistant exchange, then the corpus text, with its ``subject``
     where the corpus names one (the documented Python object: docstrings rarely repeat their
     own name). Texts go in as values, never as template."""
-    messages = [{"role": "system", "content": BACKTRANSLATION_SYSTEM}]
+    messages = [{"role": "system", "content": _with_clause(BACKTRANSLATION_SYSTEM, language, "the request")}]
     for answer, example_subject, instruction in examples:
         messages.append({"role": "user", "content": _answer_turn(answer, example_subject)})
         messages.append({"role": "assistant", "content": json.dumps({"instruction": instruction})})
@@ -173,14 +202,15 @@ def backtranslation_messages(
     return messages
 
 
-def augmentation_messages(instruction: str, answer: str) -> list[dict[str, str]]:
+def augmentation_messages(instruction: str, answer: str, language: str | None = None) -> list[dict[str, str]]:
     """Answer augmentation: rewrite a human answer to be clearer and more complete."""
     user = (
         f"Request:\n{instruction}\n\nCurrent answer:\n{answer}\n\n"
         "Rewrite the answer so that it answers the request more clearly and completely. Keep "
         "every correct fact, add nothing you are unsure of. Reply with the new answer only."
     )
-    return [{"role": "system", "content": ANSWER_SYSTEM}, {"role": "user", "content": user}]
+    system = _with_clause(ANSWER_SYSTEM, language, "your answer")
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def read_instruction(text: str) -> tuple[str, bool]:

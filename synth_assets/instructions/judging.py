@@ -51,7 +51,13 @@ def active_critics(kind: str) -> tuple[str, ...]:
 
 
 def judge_verdicts(
-    client, instructions, responses, use_logprobs: bool, stage: str, max_tokens: int = JUDGE_MAX_TOKENS
+    client,
+    instructions,
+    responses,
+    use_logprobs: bool,
+    stage: str,
+    max_tokens: int = JUDGE_MAX_TOKENS,
+    language: str | None = None,
 ):
     """1-5 verdicts: a list of (score, reason, expected score) or None where no verdict could
     be read after a second sample; the usage; and how many replies were unreadable.
@@ -70,7 +76,7 @@ def judge_verdicts(
             break
         requests = [
             LLMRequest.chat(
-                critic.judge_messages(instructions[i], responses[i]),
+                critic.judge_messages(instructions[i], responses[i], language),
                 max_tokens=max_tokens,
                 temperature=0.0 if attempt == 0 else 0.7,
                 sample_index=attempt,
@@ -186,8 +192,15 @@ def judge(
             )
         decisions.append(_keep_by_ifd(scores, keep_fraction, max_ifd))
     if "llm_judge" in critics and valid:
+        # the pairs' language goes to the judge; the shipped calibration set is English and is
+        # judged without it
         verdicts, stage_usage, bad = judge_verdicts(
-            client, instructions, responses, use_logprobs, "critic_filtered_instructions[judge]"
+            client,
+            instructions,
+            responses,
+            use_logprobs,
+            "critic_filtered_instructions[judge]",
+            language=language,
         )
         usage.add(stage_usage)
         unreadable += bad

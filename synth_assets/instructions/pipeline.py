@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from synth_assets.instructions import evol, generation
-from synth_assets.instructions.filters import NearDuplicateFilter, rule_violation
+from synth_assets.instructions.dedup import NearDuplicateIndex
+from synth_assets.instructions.filters import rule_violation
 from synth_assets.instructions.validators import instruction_problem
 from synth_assets.llm.types import LLMConfigError, LLMRequest, Usage
 
@@ -105,6 +106,7 @@ def generate_raw(
     rounds: int = 2,
     log=lambda m: None,
     chunks: pd.DataFrame | None = None,
+    language: str | None = None,
 ) -> StageOutput:
     """Candidate instructions with ``technique``, filtered (not a task or question, Self-Instruct
     rules, ROUGE-L near-duplicates against seeds and kept ones).
@@ -113,7 +115,8 @@ def generate_raw(
     text; optional subject, corpus, corpus_license), the chunk being the pair's human-written
     response. Otherwise ``per_topic``
     instructions per topic; ``self_instruct`` runs in ``rounds`` rounds so later prompts can show
-    instructions kept earlier."""
+    instructions kept earlier. ``language``: the ISO 639-1 code every template asks for (None or
+    ``en``: the English prompts)."""
     if technique not in generation.TECHNIQUES:
         raise ValueError(f"technique must be one of {generation.TECHNIQUES}, got {technique!r}")
     backend = client.backend
@@ -130,10 +133,10 @@ def generate_raw(
     if technique == "backtranslation":
         if chunks is None or chunks.empty:
             raise ValueError("backtranslation needs corpus chunks (the seed_corpus asset)")
-        return _backtranslate(client, chunks, seed_tasks, seed, log)
+        return _backtranslate(client, chunks, seed_tasks, seed, log, language)
     rng = random.Random(seed)
     seeds = [task["instruction"] for task in seed_tasks]
-    dedupe = NearDuplicateFilter(seeds)
+    dedupe = NearDuplicateIndex(seeds)
     kept, rejects, usage, unreadable = [], [], Usage(), 0
     plan = [(topic, i) for i in range(per_topic) for topic in topics]
     n_rounds = max(1, min(rounds, per_topic)) if technique == "self_instruct" else 1
@@ -142,7 +145,9 @@ def generate_raw(
         requests, meta = [], []
         for topic, i in chunk:
             persona = rng.choice(personas) if personas else None
-            request = _generation_request(technique, topic, persona, seeds, kept, backend, rng, seed, i)
+            request = _generation_request(
+                technique, topic, persona, seeds, kept, backend, rng, seed, i, language
+            )
             requests.append(request)
             meta.append((topic, persona, i))
         responses, stage_usage = client.generate(requests, stage=f"raw_instructions[{technique}]")
@@ -163,7 +168,7 @@ def generate_raw(
                 seed=seed,
                 created_at=_when(response),
             )
-            reason = _instruction_reason(instruction, response.finish_reason, blacklist=True)
+            reason = _instruction_reason(instruction, response.finish_reason, True, language)
             reason = reason or dedupe.check_and_add(instruction)
             (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
         log(
@@ -178,16 +183,20 @@ def _raw_output(kept, rejects, usage, unreadable) -> StageOutput:
     )
 
 
-def _instruction_reason(instruction: str, finish_reason: str | None, blacklist: bool) -> str | None:
+def _instruction_reason(
+    instruction: str, finish_reason: str | None, blacklist: bool, language: str | None = None
+) -> str | None:
     """Why a generated instruction is rejected before it meets a response, or None."""
     if not instruction:
         return "unparseable"
     if finish_reason == "length":
         return "cut_off"
-    return instruction_problem(instruction) or rule_violation(instruction, blacklist=blacklist)
+    return instruction_problem(instruction, language) or rule_violation(instruction, blacklist, language)
 
 
-def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: int, log) -> StageOutput:
+def _backtranslate(
+    client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: int, log, language: str | None = None
+) -> StageOutput:
     """Instruction back-translation: the model writes the instruction each chunk answers,
     shown ``BACKTRANSLATION_EXAMPLES`` human seed pairs (answer -> instruction) first. The
     examples are drawn once per partition, so every prompt of the day shares its prefix (which
@@ -204,18 +213,18 @@ def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: i
     chunk_rows = chunks.to_dict("records")
     requests = [
         LLMRequest.chat(
-            generation.backtranslation_messages(chunk["text"], examples, chunk.get("subject")),
+            generation.backtranslation_messages(chunk["text"], examples, chunk.get("subject"), language),
             max_tokens=INSTRUCTION_MAX_TOKENS,
             temperature=0.7,
             top_p=0.95,
             sample_index=seed,
-            json_schema=generation.INSTRUCTION_SCHEMA,
+            json_schema=generation.instruction_schema(language),
         )
         for chunk in chunk_rows
     ]
     log(f"raw_instructions: back-translating {len(requests)} corpus chunks")
     responses, usage = client.generate(requests, stage="raw_instructions[backtranslation]")
-    dedupe = NearDuplicateFilter([task["instruction"] for task in seed_tasks])
+    dedupe = NearDuplicateIndex([task["instruction"] for task in seed_tasks])
     kept, rejects, unreadable = [], [], 0
     for chunk, response in zip(chunk_rows, responses, strict=True):
         instruction, _ = generation.read_instruction(response.text)
@@ -235,14 +244,16 @@ def _backtranslate(client, chunks: pd.DataFrame, seed_tasks: list[dict], seed: i
             corpus_license=chunk.get("corpus_license"),
         )
         # the corpus decides the subject: files, maps or plots are fine to ask about here
-        reason = _instruction_reason(instruction, response.finish_reason, blacklist=False)
+        reason = _instruction_reason(instruction, response.finish_reason, False, language)
         reason = reason or dedupe.check_and_add(instruction)
         (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
     log(f"raw_instructions: {len(kept)} of {len(chunk_rows)} back-translated instructions kept")
     return _raw_output(kept, rejects, usage, unreadable)
 
 
-def _generation_request(technique, topic, persona, seeds, kept, backend, rng, seed, index) -> LLMRequest:
+def _generation_request(
+    technique, topic, persona, seeds, kept, backend, rng, seed, index, language=None
+) -> LLMRequest:
     params = dict(
         max_tokens=INSTRUCTION_MAX_TOKENS, temperature=1.0, top_p=0.95, sample_index=seed * 10_000 + index
     )
@@ -251,17 +262,19 @@ def _generation_request(technique, topic, persona, seeds, kept, backend, rng, se
         if kept:
             examples.append(rng.choice(kept)["instruction"])
         return LLMRequest.chat(
-            generation.self_instruct_messages(topic, examples, persona),
-            json_schema=generation.INSTRUCTION_SCHEMA,
+            generation.self_instruct_messages(topic, examples, persona, language),
+            json_schema=generation.instruction_schema(language),
             **params,
         )
     if technique == "topic_prompt":
         return LLMRequest.chat(
-            generation.topic_prompt_messages(topic, persona),
-            json_schema=generation.INSTRUCTION_SCHEMA,
+            generation.topic_prompt_messages(topic, persona, language),
+            json_schema=generation.instruction_schema(language),
             **params,
         )
-    prefix = generation.pre_query_prefix(backend.chat_template, generation.magpie_system_prompt(topic))
+    prefix = generation.pre_query_prefix(
+        backend.chat_template, generation.magpie_system_prompt(topic, language)
+    )
     stop = generation.user_turn_end(backend.chat_template)
     return LLMRequest.completion(prefix, stop=(stop,) if stop else (), **params)
 
@@ -277,6 +290,7 @@ def evolve(
     seed: int,
     log=lambda m: None,
     answer_augmentation: bool = False,
+    language: str | None = None,
 ) -> StageOutput:
     """Evolve ``raw`` for ``rounds`` rounds (0: none), eliminate failed evolutions, answer every
     survivor that has no response yet (back-translated pairs keep their human one). Lineage:
@@ -301,11 +315,11 @@ def evolve(
         picks = [rng.choice(operators) for _ in current]
         requests = [
             LLMRequest.chat(
-                evol.evolve_messages(row["instruction"], op),
+                evol.evolve_messages(row["instruction"], op, language),
                 max_tokens=INSTRUCTION_MAX_TOKENS,
                 temperature=0.7,
                 sample_index=round_no,
-                json_schema=generation.INSTRUCTION_SCHEMA,
+                json_schema=generation.instruction_schema(language),
             )
             for row, op in zip(current, picks, strict=True)
         ]
@@ -332,7 +346,7 @@ def evolve(
             reason = (
                 ("unparseable" if not text else None)
                 or evol.instruction_elimination(text, parent["instruction"], op)
-                or rule_violation(text, blacklist=parent["technique"] != "backtranslation")
+                or rule_violation(text, parent["technique"] != "backtranslation", language)
             )
             if reason:
                 rejects.append({**row, "reason": reason})
@@ -347,7 +361,9 @@ def evolve(
     unanswered = [row for row in survivors if not isinstance(row.get("response"), str)]
     answer_requests = [
         LLMRequest.chat(
-            generation.answer_messages(row["instruction"]), max_tokens=ANSWER_MAX_TOKENS, temperature=0.7
+            generation.answer_messages(row["instruction"], language),
+            max_tokens=ANSWER_MAX_TOKENS,
+            temperature=0.7,
         )
         for row in unanswered
     ]
@@ -367,7 +383,7 @@ def evolve(
                 )
         answer_requests += [
             LLMRequest.chat(
-                generation.augmentation_messages(row["instruction"], row["response"]),
+                generation.augmentation_messages(row["instruction"], row["response"], language),
                 max_tokens=ANSWER_MAX_TOKENS,
                 temperature=0.7,
             )

@@ -308,10 +308,12 @@ def _instruction_problem(instruction: str, shape: bool = True) -> str | None:
     return None
 
 
-def instruction_problem(instruction: str) -> str | None:
+def instruction_problem(instruction: str, language: str | None = None) -> str | None:
     """Why ``instruction`` is not usable (``empty``, ``self_reference`` or ``not_a_task``,
-    optionally with a detail in parentheses), or None."""
-    return _instruction_problem(instruction)
+    optionally with a detail in parentheses), or None. The task/question shape is judged in
+    English only."""
+    english = language is None or language.strip().lower().startswith("en")
+    return _instruction_problem(instruction, shape=english)
 
 
 def _refusal(instruction: str, response: str) -> str | None:

@@ -13,6 +13,7 @@ from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages, image_grid
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.instructions.diversity import compression_ratio, distinct_n, self_bleu, tfidf_dispersion
+from synth_assets.instructions.languages import language_mix, language_name, normalise
 from synth_assets.instructions.text import words
 from synth_assets.metrics.fidelity import fidelity_report
 from synth_assets.metrics.privacy import nndr_report
@@ -305,6 +306,7 @@ def instruction_scorecard(
             )
         )
     m += verdict_metrics("coverage", verdicts, ["topic_balance"])
+    _language_mix(critic, m, tables)
     _balance_evidence(verdicts.get("topic_balance"), tables, figures)
     if len(scores):
         figures["Judge score distribution"] = plots.histogram(
@@ -316,6 +318,26 @@ def instruction_scorecard(
     backends = ", ".join(sorted(set(judged["backend"].dropna()))) if "backend" in judged else ""
     notes = [f"Partition {partition}; backend {backends or 'unknown'}."]
     return Scorecard("instructions", f"Instruction lane ({partition})", m, figures, tables, notes)
+
+
+def _language_mix(critic: InstructionSet, m: list[Metric], tables: dict) -> None:
+    """Which languages the kept pairs are written in (langdetect), against the lane's."""
+    kept = critic.kept
+    if kept.empty or "instruction" not in kept:
+        return
+    language = normalise(critic.meta.get("language"))
+    texts = (kept["instruction"].astype(str) + "\n" + kept.get("response", "").astype(str)).tolist()
+    mix = language_mix(texts)
+    m.append(
+        Metric(
+            "coverage",
+            "language_share",
+            mix.get(language, 0.0),
+            f"Share of kept pairs detected (langdetect) in the lane's language, {language_name(language)} "
+            f"({language}); the rest: {', '.join(f'{k} {v:.0%}' for k, v in mix.items() if k != language) or 'none'}.",
+        )
+    )
+    tables["Language mix of kept pairs"] = pd.DataFrame([{"language": k, "share": v} for k, v in mix.items()])
 
 
 def _balance_evidence(verdict: Verdict | None, tables: dict, figures: dict) -> None:

@@ -2,6 +2,8 @@
 the embedded local model, one daily partition each; back-translation from a folder corpus; a
 judge that cannot judge is stopped by critic_validity."""
 
+import json
+
 import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
@@ -211,6 +213,83 @@ def test_topic_balance_warns_when_the_critic_starves_a_topic(tmp_path, monkeypat
             )
         else:
             assert balance.passed and min(g["ratio"] for g in groups.values()) > 0.5
+
+
+KOREAN_DOCS = {
+    "kimchi.txt": (
+        "김치찌개는 잘 익은 김치와 돼지고기를 함께 끓인 한국의 대표적인 찌개입니다. 먼저 냄비에 "
+        "돼지고기와 김치를 넣고 충분히 볶은 다음 물이나 멸치 육수를 붓습니다. 고춧가루와 다진 마늘을 "
+        "넣고 이십 분 정도 끓이다가 두부와 대파를 넣으면 완성됩니다. 간은 김치 국물로 맞추는 것이 "
+        "좋으며, 김치가 너무 시면 설탕을 조금 넣어 맛을 부드럽게 할 수 있습니다."
+    ),
+    "hanok.txt": (
+        "한옥은 나무와 흙, 돌 같은 자연 재료로 지은 한국의 전통 가옥입니다. 추운 겨울을 위해 바닥을 "
+        "데우는 온돌이 있고, 더운 여름을 위해 바람이 잘 통하는 대청마루가 있습니다. 지붕의 곡선은 "
+        "처마 밑으로 들어오는 햇빛의 양을 계절에 따라 조절해 줍니다. 요즘에는 한옥의 장점을 살린 "
+        "현대식 주택도 많이 지어지고 있습니다."
+    ),
+    "subway.txt": (
+        "서울 지하철은 스무 개가 넘는 노선이 도시 전체와 수도권을 연결하는 대중교통입니다. 교통카드를 "
+        "사용하면 버스와 지하철 사이를 갈아탈 때 요금이 할인됩니다. 출퇴근 시간에는 열차가 이삼 분 "
+        "간격으로 다니지만 매우 붐비기 때문에 여유 있게 출발하는 것이 좋습니다. 대부분의 역에는 "
+        "엘리베이터와 안내판이 있어 처음 방문한 사람도 쉽게 길을 찾을 수 있습니다."
+    ),
+}
+ENGLISH_REQUEST = (
+    "Explain in plain English how the underground trains of a big city connect districts, how fares "
+    "and transfers work, and when the trains are most crowded during the day."
+)
+
+
+def korean_responder(body):
+    """The fake API when the lane asks for Korean: back-translated requests in Korean (English
+    for the subway text, which the language validator must reject) and a judge that keeps the
+    Korean pairs; the English calibration set is judged as usual."""
+    text = body["messages"][-1]["content"]
+    system = " ".join(m.get("text", "") for m in body.get("system", []) if isinstance(m, dict)) + str(
+        body.get("system", "")
+    )
+    if "Write the request this answers." in text and "Korean" in system:
+        answer = text.split("\n", 1)[1].rsplit("\n\nWrite the request", 1)[0]
+        if "지하철" in answer:
+            return json.dumps({"instruction": ENGLISH_REQUEST})
+        return json.dumps({"instruction": "다음 내용을 쉽게 설명해 주세요: " + " ".join(answer.split()[:6])})
+    if "Rate the RESPONSE" in text and "written in Korean" in text:
+        return '{"score": 5, "reason": "a clear Korean pair"}'
+    return fake_llm(body)
+
+
+def test_a_korean_lane_asks_for_korean_and_rejects_pairs_in_another_language(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in KOREAN_DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    config = {
+        "ops": {
+            # Hangul packs a sentence into fewer characters than English: a lower chunk floor
+            "seed_corpus": {"config": {"kind": "folder", "path": str(corpus), "min_chars": 120}},
+            "raw_instructions": {"config": {"n_chunks": 10, "language": "ko"}},
+        }
+    }
+    with FakeAnthropicServer(responder=korean_responder) as server:
+        result = _materialize(tmp_path, _fake_api_llm(server, tmp_path), DagsterInstance.ephemeral(), config)
+        bodies = server.message_requests()
+    assert result.success
+    assert _metadata(result, "raw_instructions")["language"] == "ko"
+    backtranslation = [b for b in bodies if "Write the request this answers." in str(b["messages"])]
+    assert len(backtranslation) == 3 and all(
+        "Write the request in Korean." in str(b) for b in backtranslation
+    )
+    frames, meta = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
+    kept, rejects = frames["kept"], frames["rejects"]
+    assert meta["fields"]["meta"]["language"] == "ko"
+    assert len(kept) == 2 and all(t.startswith("다음 내용을") for t in kept["instruction"])
+    [english] = rejects.to_dict("records")
+    assert english["reason"].startswith("validator:instruction_language_mismatch (expected ko, detected en)")
+    # the judge was told the language of the pairs (not of the English calibration set)
+    judged = [b for b in bodies if "Rate the RESPONSE" in str(b["messages"])]
+    assert sum("written in Korean" in str(b) for b in judged) == 2
 
 
 def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):

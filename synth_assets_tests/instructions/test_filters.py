@@ -1,7 +1,8 @@
 import pytest
 
+from synth_assets.instructions.dedup import NearDuplicateIndex
 from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
-from synth_assets.instructions.filters import NearDuplicateFilter, rule_violation
+from synth_assets.instructions.filters import rule_violation
 from synth_assets.instructions.text import rouge_l
 
 
@@ -40,7 +41,7 @@ def test_rouge_l_hand_computed():
 
 
 def test_near_duplicates_rejected_against_seeds_and_kept():
-    dedupe = NearDuplicateFilter(["Suggest three cheap dinners that use rice."])
+    dedupe = NearDuplicateIndex(["Suggest three cheap dinners that use rice."])
     assert dedupe.check_and_add("Suggest three cheap dinners that use rice and beans.").startswith(
         "near_duplicate"
     )
@@ -48,7 +49,7 @@ def test_near_duplicates_rejected_against_seeds_and_kept():
     assert dedupe.check_and_add("Explain how a credit score is calculated in the US.").startswith(
         "near_duplicate"
     )
-    assert len(dedupe.pool) == 2
+    assert len(dedupe) == 2 and not dedupe.uses_lsh
 
 
 def test_distinct_n_hand_computed():

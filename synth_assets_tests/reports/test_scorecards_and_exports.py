@@ -221,6 +221,9 @@ def test_instruction_scorecard_counts_and_diversity(instruction_sets):
     balance = card.tables["Balance by topic (kept vs fair share)"]
     assert balance["n"].tolist() == [4, 4] and balance["expected_share"].tolist() == [0.5, 0.5]
     assert card.plots["Balance by topic: fair share vs kept"].startswith(b"\x89PNG")
+    # the language mix of the kept pairs, against the lane's language (English by default)
+    assert card.value("language_share") == 1.0
+    assert card.tables["Language mix of kept pairs"].to_dict("records") == [{"language": "en", "share": 1.0}]
     reasons = card.tables["Rejections by stage and reason"]
     assert dict(zip(reasons["reason"], reasons["count"], strict=True))["judge_score_below_threshold"] == 2
     # the critic's evidence: calibration AUC per corruption type, IFD histogram, examples

@@ -21,6 +21,7 @@ from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibrati
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics, load_seed_topics
 from synth_assets.instructions.generation import TECHNIQUES
+from synth_assets.instructions.languages import is_english, normalise
 
 GROUP = "instructions"
 LLM_POOL = "llm"
@@ -60,6 +61,11 @@ def _preview(frame, columns) -> MetadataValue:
 class SeedTopicsConfig(Config):
     topics_path: str | None = Field(default=None, description="YAML with version, topics, personas.")
     seed_tasks_path: str | None = Field(default=None, description="JSONL of human-written seed tasks.")
+
+
+def lane_language(instructions: InstructionSet) -> str:
+    """The language raw_instructions was asked for (English for sets stored before it was kept)."""
+    return normalise(instructions.meta.get("language"))
 
 
 @asset(code_version=code_version("seed_topics"), group_name=GROUP, kinds={"yaml"})
@@ -140,6 +146,11 @@ class RawInstructionsConfig(Config):
     per_topic: int = Field(default=2, description="Other techniques: candidate instructions per topic.")
     max_topics: int | None = Field(default=None, description="Use only the first N topics.")
     rounds: int = Field(default=2, description="self_instruct rounds (later rounds see kept ones).")
+    language: str = Field(
+        default="en",
+        description="ISO 639-1 code of the pairs (e.g. ko): every template of the lane (generation, "
+        "evolution, answers, judge) asks for it and the validators reject pairs detected in another.",
+    )
 
 
 @asset(
@@ -171,6 +182,7 @@ def raw_instructions(
             chunks = chunks.assign(subject=chunks["doc"])
     storage = context.instance.storage_directory()
     with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
+        language = normalise(config.language)
         out = pipeline.generate_raw(
             client,
             topics,
@@ -182,6 +194,7 @@ def raw_instructions(
             rounds=config.rounds,
             log=context.log.info,
             chunks=chunks,
+            language=language,
         )
     for frame in (out.kept, out.rejects):
         frame["topics_version"] = seed_topics.version
@@ -198,6 +211,7 @@ def raw_instructions(
             "preview": _preview(out.kept, ["topic", "instruction"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
             "technique": config.technique,
+            "language": language,
             "settings": settings(seed=seed, per_topic=config.per_topic, n_chunks=config.n_chunks),
             "n_kept": len(out.kept),
             "n_rejected": len(out.rejects),
@@ -205,7 +219,9 @@ def raw_instructions(
             "dagster/row_count": len(out.kept),
         }
     )
-    return InstructionSet(out.kept, out.rejects, {"seed": seed, "technique": config.technique})
+    return InstructionSet(
+        out.kept, out.rejects, {"seed": seed, "technique": config.technique, "language": language}
+    )
 
 
 class EvolConfig(Config):
@@ -246,6 +262,7 @@ def evolved_instructions(
             seed,
             log=context.log.info,
             answer_augmentation=config.answer_augmentation,
+            language=lane_language(raw_instructions),
         )
     context.add_output_metadata(
         {
@@ -265,7 +282,8 @@ def evolved_instructions(
             "dagster/row_count": len(out.kept),
         }
     )
-    return InstructionSet(out.kept, out.rejects, {"seed": seed, "rounds": config.rounds})
+    meta = {"seed": seed, "rounds": config.rounds, "language": lane_language(raw_instructions)}
+    return InstructionSet(out.kept, out.rejects, meta)
 
 
 class CriticConfig(Config):
@@ -284,7 +302,9 @@ class CriticConfig(Config):
         default=False, description="llm_judge: decide on the probability-weighted score (local, openai)."
     )
     language: str | None = Field(
-        default=None, description="ISO 639-1 code the pairs must be written in (validator); none: any."
+        default=None,
+        description="ISO 639-1 code the pairs must be written in (validator); default: the lane's "
+        "language (raw_instructions' `language`), checked when it is not English.",
     )
     calibrate: bool = Field(default=True, description="Score the calibration set with the critic(s).")
 
@@ -321,6 +341,11 @@ def critic_filtered_instructions(
     storage = context.instance.storage_directory()
     with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
         kind = config.critic or judging.default_critic(client.backend.name)
+        language = lane_language(evolved_instructions)
+        # an English lane is checked only when asked (its default lets any language through)
+        checked = (
+            normalise(config.language) if config.language else (None if is_english(language) else language)
+        )
         out = judging.judge(
             client,
             pairs,
@@ -329,7 +354,7 @@ def critic_filtered_instructions(
             keep_fraction=config.keep_fraction,
             max_ifd=config.max_ifd,
             use_logprobs=config.use_logprobs,
-            language=config.language,
+            language=checked,
             calibration=calibration_set() if config.calibrate else None,
             log=context.log.info,
         )
@@ -343,6 +368,7 @@ def critic_filtered_instructions(
         "threshold": config.threshold,
         "n_judged": len(pairs),
         "calibration_version": CALIBRATION_VERSION,
+        "language": language,
     }
     context.add_output_metadata(
         {
