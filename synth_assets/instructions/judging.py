@@ -123,23 +123,36 @@ def _keep_by_ifd(scores: list[ifd.IFDScore], keep_fraction: float, max_ifd: floa
     return reasons
 
 
+REWRITES = {"answer_augmentation": "augmented_answer", "constitutional_revision": "constitutional_revision"}
+
+
 def resolve_augmented(kept: list[dict], rejects: list[dict]) -> None:
-    """Answer augmentation: a rewritten answer stays only where the critic scores it above the
-    original (same instruction); then it replaces the original. In place."""
+    """Answer augmentation and constitutional revision: a rewritten answer stays only where the
+    critic scores it above the original (same instruction); then it replaces the original. A
+    pair with several rewrites keeps the best-scored one. In place."""
     by_id = {row["id"]: row for row in kept}
-    for row in [r for r in kept if r.get("operator") == "answer_augmentation"]:
+    rewrites = [r for r in kept if r.get("operator") in REWRITES]
+    rewrites.sort(key=lambda r: r["critic_score"], reverse=True)
+    replaced: dict[str, str] = {}  # original id -> id of the rewrite that replaced it
+    for row in rewrites:
         parent = by_id.get(row["parent_id"])
-        if parent is not None and row["critic_score"] > parent["critic_score"]:
+        if (
+            parent is not None
+            and parent["id"] not in replaced
+            and row["critic_score"] > parent["critic_score"]
+        ):
             kept.remove(parent)
-            rejects.append({**parent, "reason": f"replaced_by_augmented_answer ({row['id']})"})
+            replaced[parent["id"]] = row["id"]
+            rejects.append({**parent, "reason": f"replaced_by_{REWRITES[row['operator']]} ({row['id']})"})
+            continue
+        kept.remove(row)
+        if parent is None:
+            why = "original rejected"
+        elif parent["id"] in replaced:
+            why = f"a better-scored rewrite replaced it: {replaced[parent['id']]}"
         else:
-            kept.remove(row)
-            why = (
-                "original rejected"
-                if parent is None
-                else f"{parent['critic_score']:.3f} >= {row['critic_score']:.3f}"
-            )
-            rejects.append({**row, "reason": f"critic_prefers_original ({why})"})
+            why = f"{parent['critic_score']:.3f} >= {row['critic_score']:.3f}"
+        rejects.append({**row, "reason": f"critic_prefers_original ({why})"})
 
 
 def judge(

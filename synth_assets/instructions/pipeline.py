@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from synth_assets.instructions import constitution as constitution_prompts
 from synth_assets.instructions import evol, generation
+from synth_assets.instructions.constitution import Constitution
 from synth_assets.instructions.dedup import NearDuplicateIndex
 from synth_assets.instructions.filters import rule_violation
 from synth_assets.instructions.validators import instruction_problem
@@ -26,6 +28,7 @@ from synth_assets.llm.types import LLMConfigError, LLMRequest, Usage
 
 INSTRUCTION_MAX_TOKENS = 96
 ANSWER_MAX_TOKENS = 256
+CRITIQUE_MAX_TOKENS = 128
 BACKTRANSLATION_EXAMPLES = 2
 ROW_COLUMNS = [
     "id",
@@ -48,6 +51,8 @@ ROW_COLUMNS = [
     "corpus",
     "corpus_license",
     "finish_reason",
+    "principle_id",  # constitutional revision: the principle the critique applied
+    "critique",
 ]
 
 
@@ -291,6 +296,7 @@ def evolve(
     log=lambda m: None,
     answer_augmentation: bool = False,
     language: str | None = None,
+    constitution: Constitution | None = None,
 ) -> StageOutput:
     """Evolve ``raw`` for ``rounds`` rounds (0: none), eliminate failed evolutions, answer every
     survivor that has no response yet (back-translated pairs keep their human one). Lineage:
@@ -404,9 +410,17 @@ def evolve(
     for row in survivors + augmented:
         reason = evol.response_elimination(row["response"])
         (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
+    revised = []
+    if constitution is not None:
+        originals = [row for row in kept if row.get("operator") != "answer_augmentation"]
+        revised, stage_usage = constitutional_revision(client, originals, constitution, seed, language, log)
+        usage.add(stage_usage)
+        for row in revised:
+            reason = evol.response_elimination(row["response"])
+            (rejects if reason else kept).append({**row, "reason": reason} if reason else row)
     log(
-        f"evolved_instructions: {len(kept)} pairs kept ({len(augmented)} augmented answers), "
-        f"{len(rejects)} eliminated"
+        f"evolved_instructions: {len(kept)} pairs kept ({len(augmented)} augmented answers, "
+        f"{len(revised)} constitutional revisions), {len(rejects)} eliminated"
     )
     return StageOutput(
         rows_frame(kept),
@@ -414,3 +428,73 @@ def evolve(
         usage,
         unreadable,
     )
+
+
+# -- constitution-guided revision ------------------------------------------------------------------
+
+
+def constitutional_revision(
+    client,
+    rows: list[dict],
+    constitution: Constitution,
+    seed: int,
+    language: str | None = None,
+    log=lambda m: None,
+) -> tuple[list[dict], Usage]:
+    """For each pair in ``rows``: a critique against a principle drawn from ``constitution``
+    (seeded per pair), then a revision. Returns the revisions as new rows (operator
+    ``constitutional_revision``, the pair as parent, ``principle_id`` and ``critique``), which the
+    critic keeps only where it prefers them to their parent."""
+    usage = Usage()
+    if not rows:
+        return [], usage
+    principles = [
+        constitution.principles[random.Random(f"{seed}:{row['id']}").randrange(len(constitution.principles))]
+        for row in rows
+    ]
+    log(f"evolved_instructions: critiquing {len(rows)} pairs against constitution v{constitution.version}")
+    critiques, stage_usage = client.generate(
+        [
+            LLMRequest.chat(
+                constitution_prompts.critique_messages(row["instruction"], row["response"], p, language),
+                max_tokens=CRITIQUE_MAX_TOKENS,
+                temperature=0.0,
+            )
+            for row, p in zip(rows, principles, strict=True)
+        ],
+        stage="evolved_instructions[critique]",
+    )
+    usage.add(stage_usage)
+    revisions, stage_usage = client.generate(
+        [
+            LLMRequest.chat(
+                constitution_prompts.revision_messages(
+                    row["instruction"], row["response"], p, c.text.strip(), language
+                ),
+                max_tokens=ANSWER_MAX_TOKENS,
+                temperature=0.7,
+            )
+            for row, p, c in zip(rows, principles, critiques, strict=True)
+        ],
+        stage="evolved_instructions[revision]",
+    )
+    usage.add(stage_usage)
+    out = []
+    for row, principle, critique, revision in zip(rows, principles, critiques, revisions, strict=True):
+        out.append(
+            {
+                **row,
+                "id": _row_id(row["id"], constitution_prompts.OPERATOR, constitution.version),
+                "operator": constitution_prompts.OPERATOR,
+                "parent_id": row["id"],
+                "response": revision.text.strip(),
+                "response_origin": "model",
+                "finish_reason": revision.finish_reason,
+                "principle_id": f"{principle.id}@v{constitution.version}",
+                "critique": critique.text.strip(),
+                "template_version": constitution_prompts.CONSTITUTION_TEMPLATE_VERSION,
+                "created_at": _when(revision),
+                **_backend_fields(client),
+            }
+        )
+    return out, usage

@@ -2,6 +2,7 @@
 the embedded local model, one daily partition each; back-translation from a folder corpus; a
 judge that cannot judge is stopped by critic_validity."""
 
+import hashlib
 import json
 
 import pandas as pd
@@ -10,6 +11,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import partition_seed
+from synth_assets.instructions.constitution import load_constitution
 from synth_assets.storage import load_bundle
 from synth_assets_tests.defs.helpers import (
     INSTRUCTION_CHECK_NAMES,
@@ -18,6 +20,7 @@ from synth_assets_tests.defs.helpers import (
     output_resources,
     recent_day,
 )
+from synth_assets_tests.fakes import _corrupted_calibration_pairs, _judged_pair
 from synth_assets_tests.fakes import instruction_responder as fake_llm
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
@@ -290,6 +293,58 @@ def test_a_korean_lane_asks_for_korean_and_rejects_pairs_in_another_language(tmp
     # the judge was told the language of the pairs (not of the English calibration set)
     judged = [b for b in bodies if "Rate the RESPONSE" in str(b["messages"])]
     assert sum("written in Korean" in str(b) for b in judged) == 2
+
+
+def revising_responder(body):
+    """The fake API for constitution-guided revision: a critique, a revision that says so, and
+    a judge that gives originals 4 and revisions 5 or 4 (by a hash of the pair): a tie keeps the
+    original."""
+    text = body["messages"][-1]["content"]
+    if text.startswith("Principle:") and "Critique the RESPONSE" in text:
+        return "It does not say how long each step takes."
+    if text.startswith("Principle:") and "Rewrite the RESPONSE" in text:
+        return "Revised answer: gather what you need, then do each step in turn and check it. " * 2
+    if "Rate the RESPONSE" in text and "<<<RESPONSE" in text:
+        if _judged_pair(text) in _corrupted_calibration_pairs():
+            return '{"score": 1, "reason": "does not answer"}'
+        if "Revised answer:" in text:
+            score = 5 if int(hashlib.sha256(text.encode()).hexdigest(), 16) % 2 else 4
+            return json.dumps({"score": score, "reason": "revision"})
+        return '{"score": 4, "reason": "original"}'
+    return fake_llm(body)
+
+
+def test_constitutional_revision_keeps_a_revision_only_where_the_critic_prefers_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    config = {
+        "ops": {
+            "raw_instructions": {"config": {"n_chunks": 12}},
+            "evolved_instructions": {"config": {"constitutional_revision": True}},
+        }
+    }
+    with FakeAnthropicServer(responder=revising_responder) as server:
+        result = _materialize(tmp_path, _fake_api_llm(server, tmp_path), DagsterInstance.ephemeral(), config)
+        bodies = [b["messages"][-1]["content"] for b in server.message_requests()]
+    assert result.success
+    evolved = _metadata(result, "evolved_instructions")
+    assert evolved["constitution"].endswith("constitution.yaml (version 1)")
+    critiques = [b for b in bodies if b.startswith("Principle:") and "Critique the RESPONSE" in b]
+    assert evolved["n_constitutional_revisions"] == len(critiques) > 0
+    principles = {p.id: p.text for p in load_constitution().principles}
+    frames, _ = load_bundle(tmp_path / "out" / "critic_filtered_instructions" / PARTITION)
+    kept, rejects = frames["kept"], frames["rejects"]
+    revisions = pd.concat([kept, rejects]).query("operator == 'constitutional_revision'")
+    assert len(revisions) == len(critiques)
+    for row in revisions.itertuples():
+        principle = row.principle_id.removesuffix("@v1")
+        assert principle in principles and row.critique == "It does not say how long each step takes."
+        assert any(principles[principle] in b and row.response[:40] not in b for b in critiques)
+    won = kept.query("operator == 'constitutional_revision'")
+    lost = rejects.query("operator == 'constitutional_revision'")
+    assert len(won) and len(lost)  # the critic decides, pair by pair
+    assert (won["judge_score"] == 5).all() and lost["reason"].str.startswith("critic_prefers_original").all()
+    replaced = rejects[rejects["reason"].str.startswith("replaced_by_constitutional_revision")]
+    assert set(replaced["id"]) == set(won["parent_id"])
 
 
 def test_critic_validity_stops_a_judge_that_cannot_judge(tmp_path, monkeypatch):

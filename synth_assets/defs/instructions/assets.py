@@ -18,6 +18,7 @@ from synth_assets.defs.ui import settings, summary, table, tag_run
 from synth_assets.defs.versions import code_version
 from synth_assets.instructions import evol, judging, pipeline
 from synth_assets.instructions.calibration import CALIBRATION_VERSION, calibration_set
+from synth_assets.instructions.constitution import load_constitution
 from synth_assets.instructions.corpus import CORPUS_VERSION, CorpusSpec, load_corpus, sample_chunks
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics, load_seed_topics
 from synth_assets.instructions.generation import TECHNIQUES
@@ -235,6 +236,16 @@ class EvolConfig(Config):
         default=False,
         description="Rewrite each human answer; the critic keeps the rewrite only if it prefers it.",
     )
+    constitutional_revision: bool = Field(
+        default=False,
+        description="Critique each pair against a principle of the constitution, then revise it; the "
+        "critic keeps the revision only if it prefers it (off by default: a 135M model's critiques "
+        "are not worth their calls).",
+    )
+    constitution_path: str | None = Field(
+        default=None,
+        description="YAML constitution (version, principles with id and text); default: the shipped one.",
+    )
 
 
 @asset(
@@ -254,6 +265,7 @@ def evolved_instructions(
     seed = partition_seed(context.partition_key)
     storage = context.instance.storage_directory()
     with settings_errors_are_final(), llm.client(storage, context.log.info) as client:
+        constitution = load_constitution(config.constitution_path) if config.constitutional_revision else None
         out = pipeline.evolve(
             client,
             raw_instructions.kept,
@@ -263,6 +275,7 @@ def evolved_instructions(
             log=context.log.info,
             answer_augmentation=config.answer_augmentation,
             language=lane_language(raw_instructions),
+            constitution=constitution,
         )
     context.add_output_metadata(
         {
@@ -272,7 +285,16 @@ def evolved_instructions(
             ),
             "preview": _preview(out.kept, ["operator", "instruction", "response"]),
             **_usage_metadata(client, out.usage, out.parse_failures),
-            "settings": settings(rounds=config.rounds, answer_augmentation=config.answer_augmentation),
+            "settings": settings(
+                rounds=config.rounds,
+                answer_augmentation=config.answer_augmentation,
+                constitutional_revision=config.constitutional_revision,
+            ),
+            "constitution": f"{constitution.source} (version {constitution.version})"
+            if constitution
+            else "off",
+            "n_constitutional_revisions": int((out.kept.get("operator") == "constitutional_revision").sum())
+            + int((out.rejects.get("operator") == "constitutional_revision").sum()),
             "n_kept": len(out.kept),
             "n_eliminated": len(out.rejects),
             "elimination_reasons": _reasons(out.rejects),
