@@ -64,6 +64,18 @@ class SeedTopicsConfig(Config):
     seed_tasks_path: str | None = Field(default=None, description="JSONL of human-written seed tasks.")
 
 
+def llm_stage(name: str):
+    """The decorator of an LLM-bound stage: daily partitions, the llm pool, the LLM retry policy."""
+    return asset(
+        code_version=code_version(name),
+        group_name=GROUP,
+        partitions_def=daily_partitions,
+        pool=LLM_POOL,
+        retry_policy=llm_retry,
+        kinds={"llm"},
+    )
+
+
 def lane_language(instructions: InstructionSet) -> str:
     """The language raw_instructions was asked for (English for sets stored before it was kept)."""
     return normalise(instructions.meta.get("language"))
@@ -154,14 +166,7 @@ class RawInstructionsConfig(Config):
     )
 
 
-@asset(
-    code_version=code_version("raw_instructions"),
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    pool=LLM_POOL,
-    retry_policy=llm_retry,
-    kinds={"llm"},
-)
+@llm_stage("raw_instructions")
 def raw_instructions(
     context: AssetExecutionContext,
     config: RawInstructionsConfig,
@@ -248,14 +253,7 @@ class EvolConfig(Config):
     )
 
 
-@asset(
-    code_version=code_version("evolved_instructions"),
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    pool=LLM_POOL,
-    retry_policy=llm_retry,
-    kinds={"llm"},
-)
+@llm_stage("evolved_instructions")
 def evolved_instructions(
     context: AssetExecutionContext, config: EvolConfig, llm: LLMResource, raw_instructions: InstructionSet
 ) -> InstructionSet:
@@ -342,14 +340,7 @@ def _ifd_summary(frame) -> dict:
     }
 
 
-@asset(
-    code_version=code_version("critic_filtered_instructions"),
-    group_name=GROUP,
-    partitions_def=daily_partitions,
-    pool=LLM_POOL,
-    retry_policy=llm_retry,
-    kinds={"llm"},
-)
+@llm_stage("critic_filtered_instructions")
 def critic_filtered_instructions(
     context: AssetExecutionContext,
     config: CriticConfig,
