@@ -8,6 +8,7 @@ Each materialization also carries a ``DataVersion``: the hash of the bundle it s
 """
 
 from synth_assets.instructions.calibration import CALIBRATION_VERSION
+from synth_assets.instructions.constitution import CONSTITUTION_TEMPLATE_VERSION
 from synth_assets.instructions.critic import JUDGE_TEMPLATE_VERSION
 from synth_assets.instructions.evol import EVOL_TEMPLATE_VERSION
 from synth_assets.instructions.generation import GENERATION_TEMPLATE_VERSION
@@ -24,7 +25,7 @@ CODE_VERSIONS = {
     "seed_topics": "1",
     "seed_corpus": "1",
     "raw_instructions": f"2+{GENERATION_TEMPLATE_VERSION}",
-    "evolved_instructions": f"1+{EVOL_TEMPLATE_VERSION}",
+    "evolved_instructions": f"1+{EVOL_TEMPLATE_VERSION}+{CONSTITUTION_TEMPLATE_VERSION}",
     "critic_filtered_instructions": f"1+{JUDGE_TEMPLATE_VERSION}+{CALIBRATION_VERSION}",
     # publish
     "collapse_curve": "1",

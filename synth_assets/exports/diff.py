@@ -22,11 +22,11 @@ import pandas as pd
 MANIFEST_JSON = "manifest.json"
 # the file holding one row per exported item, per lane, and the columns that are not content:
 # origin_id is a position for synthetic rows (the n-th generated row), and an image's file name
-# counts its position in the export
+# counts its position in the export (and the watermark payload is a hash of the origin id)
 ITEMS = {
     "tabular": ("data.parquet", ("origin_id",)),
     "instructions": ("alpaca.jsonl", ("origin_id",)),
-    "images": ("manifest.csv", ("file", "origin_id")),
+    "images": ("manifest.csv", ("file", "origin_id", "watermark_payload")),
 }
 
 
@@ -116,11 +116,17 @@ def _flatten(data, prefix: str = "") -> dict[str, object]:
     return {prefix.rstrip("."): data}
 
 
+def _same(a, b) -> bool:
+    """Equal, counting two NaNs (a metric that could not be measured in both) as equal."""
+    both_nan = isinstance(a, float) and isinstance(b, float) and a != a and b != b
+    return both_nan or a == b
+
+
 def _changed(a: dict, b: dict, label: str) -> pd.DataFrame:
     rows = [
         {label: key, "a": a.get(key), "b": b.get(key)}
         for key in sorted(set(a) | set(b))
-        if a.get(key) != b.get(key)
+        if not _same(a.get(key), b.get(key))
     ]
     return pd.DataFrame(rows, columns=[label, "a", "b"])
 
@@ -130,7 +136,7 @@ def _metric_deltas(a: dict, b: dict) -> pd.DataFrame:
     for name in sorted(set(a) | set(b)):
         left, right = a.get(name) or {}, b.get(name) or {}
         va, vb = left.get("value"), right.get("value")
-        if va == vb and left.get("status") == right.get("status"):
+        if _same(va, vb) and left.get("status") == right.get("status"):
             continue
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (va, vb))
         rows.append(

@@ -80,6 +80,11 @@ class SigningCredentials:
         certificate, which is a current end-entity certificate."""
         key_path, cert_path = Path(key_path).expanduser(), Path(cert_path).expanduser()
         for label, path in (("signing_key", key_path), ("signing_cert", cert_path)):
+            if "-----BEGIN" in str(path) or "\n" in str(path):  # the PEM text itself, not a path
+                raise ProvenanceError(
+                    f"{label} holds key or certificate material, not a file path: give the path of a "
+                    "PEM file (its content is not repeated here)"
+                )
             if not path.is_file():
                 raise ProvenanceError(f"{label}: no file at {path}")
         certs = _load_chain(cert_path.read_bytes(), f"signing_cert {cert_path}")

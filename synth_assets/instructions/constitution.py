@@ -2,7 +2,8 @@
 of the response against one principle sampled from a versioned constitution, then a revision
 that addresses the critique. The revision is a new row (operator ``constitutional_revision``,
 the original as parent, the principle id and the critique beside it); the critic keeps it only
-where it scores it above the original (:func:`synth_assets.instructions.judging.resolve_augmented`).
+where the original passed too and the revision scores above it
+(:func:`synth_assets.instructions.judging.resolve_augmented`).
 """
 
 from __future__ import annotations

@@ -24,6 +24,30 @@ NAMES = {
     "zh": "Chinese",
 }  # fmt: skip
 MIN_CHARS = 12  # shorter texts are "unknown" in the mix: too little to identify
+# languages written in their own script: a text with none of it is not in that language, however
+# short (langdetect needs about 20 words to be sure)
+SCRIPTS = {
+    **dict.fromkeys(("ko",), ("Hangul", "[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")),
+    **dict.fromkeys(("ja",), ("kana or kanji", "[\u3040-\u30ff\u4e00-\u9fff]")),
+    **dict.fromkeys(("zh",), ("Han characters", "[\u3400-\u4dbf\u4e00-\u9fff]")),
+    **dict.fromkeys(("ru", "uk", "bg", "mk"), ("Cyrillic", "[\u0400-\u04ff]")),
+    **dict.fromkeys(("ar", "fa", "ur"), ("Arabic script", "[\u0600-\u06ff\u0750-\u077f]")),
+    **dict.fromkeys(("he",), ("Hebrew", "[\u0590-\u05ff]")),
+    **dict.fromkeys(("hi", "mr", "ne"), ("Devanagari", "[\u0900-\u097f]")),
+    **dict.fromkeys(("bn",), ("Bengali script", "[\u0980-\u09ff]")),
+    **dict.fromkeys(("th",), ("Thai script", "[\u0e00-\u0e7f]")),
+    **dict.fromkeys(("el",), ("Greek", "[\u0370-\u03ff]")),
+}
+
+
+def missing_script(text: str, code: str) -> str | None:
+    """The script ``code`` is written in, when ``text`` has letters but none of that script."""
+    import re
+
+    if code not in SCRIPTS or not re.search(r"[^\W\d_]", text):
+        return None
+    name, pattern = SCRIPTS[code]
+    return None if re.search(pattern, text) else name
 
 
 @cache

@@ -10,7 +10,7 @@ import pandas as pd
 
 from synth_assets.instructions.calibration import calibration_auc
 from synth_assets.instructions.diversity import distinct_n, mean_nearest_rouge_l
-from synth_assets.metrics.balance import BalanceReport, balance_report, uniform_shares
+from synth_assets.metrics.balance import BalanceReport, balance_report, observed_shares, uniform_shares
 from synth_assets.verdicts import Verdict, fmt, not_measured
 
 
@@ -175,7 +175,8 @@ class InstructionRules:
         self, kept: pd.DataFrame, candidates: pd.DataFrame, technique: str, personas: list[str]
     ) -> Verdict:
         """:meth:`topic_balance` of the kept pairs against the candidates the day planned (raw
-        kept and rejected) and the configured personas (generated techniques only)."""
+        kept and rejected); personas (generated techniques only) against the configured personas' shares
+        among those candidates."""
         shares, reference = expected_topic_shares(candidates, technique)
         if not shares:
             return not_measured(
@@ -183,8 +184,11 @@ class InstructionRules:
             )
         topics = balance_report(kept.get("topic", []), shares, self.min_share_ratio, self.min_expected)
         persona_report = None
-        if technique != "backtranslation" and personas and "persona" in kept:
+        drawn = candidates["persona"].dropna().astype(str) if "persona" in candidates else pd.Series()
+        drawn = drawn[drawn.isin([str(p) for p in personas])]
+        if technique != "backtranslation" and len(drawn) and "persona" in kept:
+            # each candidate's persona is drawn at random: its fair share is what was drawn
             persona_report = balance_report(
-                kept["persona"], uniform_shares(personas), self.min_share_ratio, self.min_expected
+                kept["persona"], observed_shares(drawn), self.min_share_ratio, self.min_expected
             )
         return self.topic_balance(topics, persona_report, reference)

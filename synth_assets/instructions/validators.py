@@ -59,6 +59,7 @@ import warnings
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
+from synth_assets.instructions.languages import missing_script
 from synth_assets.instructions.text import content_words, rouge_l, words
 
 VALIDATOR_VERSION = "validators-v1"
@@ -383,9 +384,14 @@ def _prose(text: str) -> str:
 
 def _language_problem(text: str, language: str) -> str | None:
     """``(expected xx, detected yy)`` when langdetect is confident ``text`` is in another
-    language; None when it agrees, is unsure, or the text is too short to judge."""
+    language, ``(expected xx, no <script>)`` when a language with its own script (Korean,
+    Russian, Hindi, ...) is asked for and the text has none of it; None when it agrees, is
+    unsure, or the text is too short to judge."""
     expected = language.strip().lower().replace("_", "-").split("-")[0]
     prose = _prose(text)
+    script = missing_script(prose, expected)
+    if script:  # a short text, too: no word of the language's own script
+        return f"(expected {expected}, no {script})"
     n_words = len(re.findall(r"\w+", _CJK.sub(" ", prose))) + len(_CJK.findall(prose))
     if n_words < LANGUAGE_MIN_WORDS:
         return None

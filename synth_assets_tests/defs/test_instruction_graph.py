@@ -289,7 +289,7 @@ def test_a_korean_lane_asks_for_korean_and_rejects_pairs_in_another_language(tmp
     assert meta["fields"]["meta"]["language"] == "ko"
     assert len(kept) == 2 and all(t.startswith("다음 내용을") for t in kept["instruction"])
     [english] = rejects.to_dict("records")
-    assert english["reason"].startswith("validator:instruction_language_mismatch (expected ko, detected en)")
+    assert english["reason"] == "validator:instruction_language_mismatch (expected ko, no Hangul)"
     # the judge was told the language of the pairs (not of the English calibration set)
     judged = [b for b in bodies if "Rate the RESPONSE" in str(b["messages"])]
     assert sum("written in Korean" in str(b) for b in judged) == 2

@@ -41,6 +41,13 @@ def test_every_template_asks_for_the_language_and_english_prompts_are_unchanged(
     assert "Explain" not in generation.instruction_schema("ko")  # English openers bind English only
 
 
+def test_words_keep_their_combining_marks():
+    from synth_assets.instructions.text import rouge_tokens
+
+    assert rouge_tokens("नमस्ते दुनिया, यह एक परीक्षण है") == ["नमस्ते", "दुनिया", "यह", "एक", "परीक्षण", "है"]
+    assert rule_violation("नमस्ते दुनिया आज", language="hi") is None  # three words, not seven pieces
+
+
 def test_korean_passes_the_filters_that_english_rules_would_fail():
     assert rule_violation(KO_INSTRUCTION) == "non_ascii"  # an English lane
     assert rule_violation(KO_INSTRUCTION, language="ko") is None
@@ -57,8 +64,22 @@ def test_pairs_in_another_language_are_rejected_and_the_mix_is_measured():
         "Explain step by step how to cook a rich kimchi stew at home with pork, tofu, spring onions "
         "and anchovy stock, and say how long each step takes."
     )
-    assert pair_problem(english, KO_RESPONSE, language="ko").startswith(
-        "instruction_language_mismatch (expected ko, detected en)"
+    assert (
+        pair_problem(english, KO_RESPONSE, language="ko")
+        == "instruction_language_mismatch (expected ko, no Hangul)"
+    )
+    # a short request too (langdetect needs about 20 words; the missing script needs none)
+    assert pair_problem("How do I reverse a list?", KO_RESPONSE, language="ko").endswith("no Hangul)")
+    assert pair_problem(
+        "Wie drehe ich eine Liste um?", "Mit reversed(liste) oder liste[::-1].", language="ru"
+    ).endswith("no Cyrillic)")
+    # langdetect still judges languages that share a script (20+ words)
+    german = (
+        "Erkläre Schritt für Schritt, wie man zu Hause einen kräftigen Eintopf mit Schweinefleisch, Tofu, "
+        "Frühlingszwiebeln und Sardellenbrühe kocht, und sage, wie lange jeder Schritt dauert."
+    )
+    assert pair_problem(german, german, language="en").startswith(
+        "instruction_language_mismatch (expected en, detected de)"
     )
     assert detect(KO_RESPONSE) == "ko" and detect("hi") == "unknown"
     mix = language_mix([KO_RESPONSE, KO_INSTRUCTION, english, "ok"])

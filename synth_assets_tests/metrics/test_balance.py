@@ -119,3 +119,18 @@ def test_per_class_results_count_requested_and_predicted():
         "holdout_recall": 1.0,
     }
     assert rows[1]["predicted"] == 4 and rows[1]["agreement"] == 1.0 and rows[1]["holdout_recall"] == 0.0
+
+
+def test_personas_are_judged_against_what_the_candidates_drew():
+    """Each candidate draws its persona at random: an uneven draw kept whole is not a skew."""
+    candidates = pd.DataFrame({"topic": TOPICS * 3, "persona": ["student"] * 10 + ["engineer"] * 2})
+    verdict = InstructionRules().topic_balance_of(
+        candidates, candidates, "self_instruct", ["student", "engineer"]
+    )
+    shares = {g["group"]: g["expected_share"] for g in verdict.details["persona"]["groups"]}
+    assert verdict.passed and shares == pytest.approx({"student": 10 / 12, "engineer": 2 / 12})
+    # the critic dropping the rarer persona's pairs still fails, when enough were expected
+    many = pd.DataFrame({"topic": TOPICS * 12, "persona": ["student", "engineer", "student", "student"] * 12})
+    kept = many[many["persona"] == "student"]
+    starved = InstructionRules().topic_balance_of(kept, many, "self_instruct", ["student", "engineer"])
+    assert not starved.passed and "persona 'engineer'" in starved.summary

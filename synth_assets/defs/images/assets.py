@@ -140,7 +140,7 @@ def image_model(
     info = {
         **settings.__dict__,
         "device": str(next(unet.parameters()).device),
-        "train_seconds": round(seconds, 2),
+        # no training time: a run fact in the metadata below, so a rebuild stores the same bytes
         "parameters": sum(p.numel() for p in unet.parameters()),
         "final_loss": float(np.mean(losses[-50:])),
     }
