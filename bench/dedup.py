@@ -17,7 +17,7 @@ import random
 import sys
 import time
 
-from synth_assets.instructions.dedup import NearDuplicateIndex
+from synth_assets.instructions.dedup import near_duplicates
 
 N, SAMPLE = 50_000, 2_000
 OPENERS = [
@@ -78,8 +78,7 @@ def dataset(n: int, seed: int = 0) -> list[str]:
 
 
 def rejected(texts: list[str], exact_below: int) -> list[bool]:
-    index = NearDuplicateIndex(exact_below=exact_below)
-    return [index.check_and_add(t) is not None for t in texts]
+    return [reason is not None for reason in near_duplicates(texts, exact_below=exact_below)]
 
 
 def main() -> None:

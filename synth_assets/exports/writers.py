@@ -295,6 +295,28 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _watermarked(picture, origin: str, watermark: bool):
+    """``picture`` with the invisible watermark when it is large enough (and wanted), and the
+    record of it for the manifest."""
+    from PIL import Image
+
+    if not watermark:
+        return picture, {"embedded": False, "reason": "turned off"}
+    if not wm.can_watermark(picture.height, picture.width):
+        reason = f"{picture.width}x{picture.height} px, below {wm.MIN_SIDE} px"
+        return picture, {"embedded": False, "reason": reason}
+    payload = wm.payload_for(origin)
+    marked = Image.fromarray(wm.embed(np.asarray(picture), payload))
+    return marked, {
+        "embedded": True,
+        "method": wm.METHOD,
+        "library": wm.library_version(),
+        "channel": wm.channel_for(np.asarray(marked)),
+        "payload_hex": payload.hex(),
+        "payload_key": "SYNA + sha256(origin#origin_id)[:4]",
+    }
+
+
 def _provenance_section(
     n_signed: int, n_real: int, n_marked: int, statement: str, watermark: bool
 ) -> list[str]:
@@ -349,52 +371,29 @@ def export_images(
     The watermark goes in first, so that the manifest's hash (the hard binding) covers the
     watermarked pixels. Real images get no manifest (see :mod:`synth_assets.exports.provenance`).
     """
-    from PIL import Image
     from PIL.PngImagePlugin import PngInfo
 
     names = [safe_name(c) for c in mix.class_names]
     credentials = credentials or SigningCredentials.ephemeral()
-    rows, n_marked, n_signed = [], 0, 0
+    rows = []
     with ImageSigner(credentials) as signer, atomic_directory(folder) as staging:
         for i, (image, row) in enumerate(zip(mix.images, mix.data.to_dict("records"), strict=True)):
             name = f"images/{names[row['label']]}/{row[SOURCE]}-{i:06d}.png"
             synthetic = row[SOURCE] == "synthetic"
+            origin = f"{row[ORIGIN]}#{row[ORIGIN_ID]}"
             info = PngInfo()
             info.add_text("synthetic", "true" if synthetic else "false")
-            info.add_text("origin", f"{row[ORIGIN]}#{row[ORIGIN_ID]}")
-            picture, payload = to_pil(image), ""
+            info.add_text("origin", origin)
+            picture, mark = to_pil(image), None
             if synthetic:
                 info.add_text("generator", str(mix.provenance.get("generator", "")))
-                if watermark and wm.can_watermark(picture.height, picture.width):
-                    mark_bytes = wm.payload_for(f"{row[ORIGIN]}#{row[ORIGIN_ID]}")
-                    picture = Image.fromarray(wm.embed(np.asarray(picture), mark_bytes))
-                    payload = mark_bytes.hex()
-                    n_marked += 1
+                picture, mark = _watermarked(picture, origin, watermark)
             buffer = io.BytesIO()
             picture.save(buffer, format="PNG", pnginfo=info)
             data = buffer.getvalue()
-            if synthetic:
-                if payload:
-                    mark = {
-                        "embedded": True,
-                        "method": wm.METHOD,
-                        "library": wm.library_version(),
-                        "channel": wm.channel_for(np.asarray(picture)),
-                        "payload_hex": payload,
-                        "payload_key": "SYNA + sha256(origin#origin_id)[:4]",
-                    }
-                else:
-                    mark = {
-                        "embedded": False,
-                        "reason": "turned off"
-                        if not watermark
-                        else f"{picture.width}x{picture.height} px, below {wm.MIN_SIDE} px",
-                    }
-                data = signer.sign_png(
-                    data,
-                    synthetic_image_manifest(Path(name).name, _generation(mix, row, mark)),
-                )
-                n_signed += 1
+            if synthetic:  # signed after the watermark: the hash binding covers the marked pixels
+                manifest = synthetic_image_manifest(Path(name).name, _generation(mix, row, mark))
+                data = signer.sign_png(data, manifest)
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(data)
             rows.append(
@@ -404,12 +403,14 @@ def export_images(
                     "class_name": mix.class_names[row["label"]],
                     **{k: row[k] for k in (SOURCE, ORIGIN, ORIGIN_ID)},
                     "c2pa_manifest": synthetic,
-                    "watermark_payload": payload,
+                    "watermark_payload": (mark or {}).get("payload_hex", ""),
                     # the pixels as generated (before any watermark): what make diff compares
                     "pixels_sha256": hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()[:16],
                 }
             )
         pd.DataFrame(rows).to_csv(staging / "manifest.csv", index=False)
+        n_signed = sum(r["c2pa_manifest"] for r in rows)
+        n_marked = sum(bool(r["watermark_payload"]) for r in rows)
         section = _provenance_section(
             n_signed, len(rows) - n_signed, n_marked, credentials.statement, watermark
         )

@@ -151,15 +151,9 @@ def upstream_versions(context) -> dict[str, str]:
     """The latest data version of every asset upstream of this one (for partitioned ones, of
     this run's partition), from the instance: the versions an export was made from."""
     graph = context.job_def.asset_layer.asset_graph  # the assets the job knows: all, when run from the UI
-    seen, todo = set(), list(graph.get(context.asset_key).parent_keys)
-    while todo:
-        key = todo.pop()
-        if key not in seen and graph.has(key):
-            seen.add(key)
-            todo.extend(graph.get(key).parent_keys)
     partition = context.partition_key if context.has_partition_key else None
     out = {}
-    for key in sorted(seen, key=lambda k: k.to_user_string()):
+    for key in sorted(graph.get_ancestor_asset_keys(context.asset_key), key=lambda k: k.to_user_string()):
         partitioned = graph.get(key).partitions_def is not None
         record = latest_materialization(context.instance, key, partition if partitioned else None)
         if record is not None:
