@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synth_assets.errors import InputDataError
+
 BUNDLE_FILE = "bundle.json"
 
 
@@ -132,3 +134,18 @@ def folder_digest(path: Path, skip: tuple[str, ...] = ()) -> str:
                 content.update(block)
         digest.update(file.relative_to(path).as_posix().encode() + b"\0" + content.digest())
     return digest.hexdigest()
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of each non-blank line of a JSONL file; a line that is not a JSON
+    object is an error naming the file and line."""
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputDataError(f"{path}:{number}: not JSON: {exc}") from exc
+        if not isinstance(row, dict):
+            raise InputDataError(f"{path}:{number}: not a JSON object")
+        yield number, row

@@ -99,3 +99,15 @@ def test_outputs_get_ordinary_permissions(tmp_path):
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o755
+
+
+def test_json_lines_skips_blank_lines_and_names_a_bad_one(tmp_path):
+    from synth_assets.errors import InputDataError
+    from synth_assets.storage import json_lines
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2}\n')
+    assert list(json_lines(path)) == [(1, {"a": 1}), (3, {"a": 2})]
+    path.write_text('{"a": 1}\n[1, 2]\n')
+    with pytest.raises(InputDataError, match=r"rows.jsonl:2: not a JSON object"):
+        list(json_lines(path))

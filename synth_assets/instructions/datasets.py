@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pandas as pd
 import yaml
 
 from synth_assets.errors import InputDataError
+from synth_assets.storage import json_lines
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_TOPICS = DATA_DIR / "topics.yaml"
@@ -109,13 +109,7 @@ def load_seed_topics(
     if not seed_tasks_path.is_file():
         raise InputDataError(f"seed task file not found: {seed_tasks_path}")
     rows = []
-    for number, line in enumerate(seed_tasks_path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputDataError(f"{seed_tasks_path}:{number}: not JSON: {exc}") from exc
+    for number, row in json_lines(seed_tasks_path):
         missing = [f for f in SEED_TASK_FIELDS if f not in row]
         if missing:
             raise InputDataError(f"{seed_tasks_path}:{number}: missing fields {missing}")
