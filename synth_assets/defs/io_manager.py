@@ -24,6 +24,8 @@ from synth_assets.images.model import ImageModel, PretrainedImageModel, TrainedI
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import Corpus, InstructionSet, SeedTopics
+from synth_assets.instructions.review import ReviewTable
+from synth_assets.instructions.utility import UtilityReport
 from synth_assets.mix.datasets import AnchoredMix
 from synth_assets.reports.scorecard import Scorecard
 from synth_assets.storage import folder_digest, load_bundle, save_bundle
@@ -47,8 +49,13 @@ BUNDLE_TYPES = {
         AnchoredMix,
         Scorecard,
         CollapseCurve,
+        UtilityReport,
+        ReviewTable,
     )
 }
+
+
+OPTIONAL = "synth_assets/optional"
 
 
 def content_version(bundle: Path) -> str:
@@ -96,6 +103,10 @@ class BundleIOManager(UPathIOManager):
         context.add_output_metadata({"partitions_written": len(keys)})
 
     def load_from_path(self, context: InputContext, path: UPath):
+        """An input declared with ``AssetIn(metadata={OPTIONAL: True})`` loads as None when its
+        asset was never stored (e.g. a lane stopped by its gate before getting that far)."""
+        if (context.definition_metadata or {}).get(OPTIONAL) and not Path(path).exists():
+            return None
         parts, meta = load_bundle(Path(path))
         return BUNDLE_TYPES[meta["type"]].from_bundle(parts, meta["fields"])
 

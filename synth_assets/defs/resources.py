@@ -6,7 +6,10 @@ values stay references: the UI's resource page shows which variable set them).
 - ``SYNTH_ASSETS_DATA_DIR``: if set, the only folder real_table and real_images read files from;
 - ``SYNTH_ASSETS_LLM_BACKEND`` / ``_MODEL`` / ``_BASE_URL``: the instruction lane's default LLM
   (unset: the embedded local model). Run config still overrides each field.
-API keys are read by the LLM backends in the step process and never enter any config.
+- ``SYNTH_ASSETS_REVIEW_BACKEND`` / ``SYNTH_ASSETS_LABEL_STUDIO_URL``: where human reviews go
+  (unset: JSONL files in <output dir>/review_inbox).
+API keys (LLM providers, LABEL_STUDIO_API_KEY) are read in the step process and never enter any
+config.
 """
 
 from dagster import Definitions, EnvVar, definitions
@@ -20,11 +23,16 @@ from synth_assets.defs.locations import (
     InputLocation,
     OutputLocation,
 )
+from synth_assets.defs.review_resource import ReviewResource
 
 OUTPUT_DIR = EnvVar("SYNTH_ASSETS_OUTPUT_DIR")
 INBOX_DIR = EnvVar("SYNTH_ASSETS_INBOX")
 DATA_DIR = EnvVar("SYNTH_ASSETS_DATA_DIR")
 LLM_SETTINGS = {name: EnvVar(f"SYNTH_ASSETS_LLM_{name.upper()}") for name in ("backend", "model", "base_url")}
+REVIEW_SETTINGS = {
+    "backend": EnvVar("SYNTH_ASSETS_REVIEW_BACKEND"),
+    "label_studio_url": EnvVar("SYNTH_ASSETS_LABEL_STUDIO_URL"),
+}
 
 
 def _set_or(variable: EnvVar, default: str) -> str:
@@ -40,6 +48,7 @@ def shared_resources() -> dict:
         "inbox": InboxLocation(path=_set_or(INBOX_DIR, DEFAULT_INBOX_DIR)),
         "input_location": InputLocation(allowed_dir=DATA_DIR if DATA_DIR.get_value() else None),
         "llm": LLMResource(**{name: var for name, var in LLM_SETTINGS.items() if var.get_value()}),
+        "review": ReviewResource(**{name: var for name, var in REVIEW_SETTINGS.items() if var.get_value()}),
     }
 
 

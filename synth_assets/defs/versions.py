@@ -27,18 +27,21 @@ CODE_VERSIONS = {
     "raw_instructions": f"2+{GENERATION_TEMPLATE_VERSION}",
     "evolved_instructions": f"1+{EVOL_TEMPLATE_VERSION}+{CONSTITUTION_TEMPLATE_VERSION}",
     "critic_filtered_instructions": f"1+{JUDGE_TEMPLATE_VERSION}+{CALIBRATION_VERSION}",
+    "review_requests": "1",
+    "human_reviews": "1",
     # publish
     "collapse_curve": "1",
     "tabular_mix": "1",
     "image_mix": "1",
-    "instruction_mix": "1",
+    "instruction_mix": "2",
     "tabular_scorecard": "1",
     "image_scorecard": "1",
-    "instruction_scorecard": "1",
+    "instruction_scorecard": "2",
+    "instruction_utility": "1",
     "combined": "1",
     "tabular_export": "2",
     "image_export": "2",
-    "instruction_export": "2",
+    "instruction_export": "3",
 }
 
 

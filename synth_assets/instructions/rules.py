@@ -49,9 +49,15 @@ class InstructionRules:
     max_mean_nn_rouge_l: float = 0.70
     min_share_ratio: float = 0.5  # a topic or persona below half its fair share after filtering
     min_expected: float = 3.0  # ... judged only when this many kept pairs were expected in it
+    min_human_kappa: float | None = None  # critic vs human reviews (None: reported, not judged)
+    min_human_reviews: int = 10  # ... judged only on at least this many reviewed pairs
 
-    def critic_validity(self, calibration: pd.DataFrame | None, backend: str = "") -> Verdict:
-        """Every critic in use must separate the calibration set's good pairs from corrupted copies."""
+    def critic_validity(
+        self, calibration: pd.DataFrame | None, backend: str = "", human: dict | None = None
+    ) -> Verdict:
+        """Every critic in use must separate the calibration set's good pairs from corrupted copies.
+        ``human``: the critic's agreement with people's reviews (review.Agreement.as_dict()),
+        reported beside the AUC and judged against ``min_human_kappa`` when that is set."""
         threshold = f">= {self.min_calibration_auc:g}"
         if calibration is None or calibration.empty:
             return not_measured(
@@ -76,17 +82,34 @@ class InstructionRules:
                 )
         shown = ", ".join(f"{name} {fmt(auc)}" for name, auc in aucs.items())
         n_pairs = int(calibration["id"].nunique()) if "id" in calibration else len(calibration)
+        values = {f"auc_{name}": auc for name, auc in aucs.items()}
+        settings = {"n_calibration_pairs": n_pairs, "backend": backend or "unknown"}
+        message = f"calibration AUC {shown} >= {self.min_calibration_auc:g} on {n_pairs} pairs"
+        n_human = int((human or {}).get("n") or 0)
+        if n_human:
+            kappa, accuracy = human.get("kappa"), human.get("accuracy")
+            values |= {"human_accuracy": accuracy} | ({"human_kappa": kappa} if kappa is not None else {})
+            settings["n_human_reviews"] = n_human
+            shown_kappa = "undefined" if kappa is None else fmt(kappa)
+            message += f"; people's reviews: kappa {shown_kappa}, accuracy {fmt(accuracy)} on {n_human} pairs"
+            if self.min_human_kappa is not None and n_human >= self.min_human_reviews:
+                if kappa is None or kappa < self.min_human_kappa:
+                    failures.append(
+                        f"the critic agrees with people only at kappa {shown_kappa} < "
+                        f"{self.min_human_kappa:g} on {n_human} reviewed pairs: raise its threshold or "
+                        "change the critic"
+                    )
+            elif self.min_human_kappa is not None:
+                message += f" (too few to judge; {self.min_human_reviews} needed)"
         return Verdict(
             "critic_validity",
             not failures,
             "calibration_auc",
             min(aucs.values()),
             threshold,
-            "; ".join(failures)
-            if failures
-            else f"calibration AUC {shown} >= {self.min_calibration_auc:g} on {n_pairs} pairs",
-            values={f"auc_{name}": auc for name, auc in aucs.items()},
-            settings={"n_calibration_pairs": n_pairs, "backend": backend or "unknown"},
+            "; ".join(failures) if failures else message,
+            values=values,
+            settings=settings,
             details=details,
         )
 

@@ -15,6 +15,7 @@ from synth_assets.instructions.datasets import InstructionSet, SeedTopics
 from synth_assets.instructions.diversity import compression_ratio, distinct_n, self_bleu, tfidf_dispersion
 from synth_assets.instructions.languages import language_mix, language_name, normalise
 from synth_assets.instructions.text import words
+from synth_assets.instructions.utility import UtilityReport
 from synth_assets.metrics.fidelity import fidelity_report
 from synth_assets.metrics.privacy import nndr_report
 from synth_assets.reports import plots
@@ -45,6 +46,13 @@ MEANINGS = {
     "critic_pass_rate": "Share of judged pairs the critic kept.",
     "diversity": "Unique word pairs / all word pairs of kept instructions (and nearest ROUGE-L, see the check).",
     "topic_balance": "Worst ratio of a judged topic's (or persona's) share of the kept set to its fair share.",
+}
+
+
+UTILITY_SETS = {
+    "kept": "critic-kept pairs",
+    "rejected": "critic-rejected pairs",
+    "random": "random pairs of all the critic judged",
 }
 
 
@@ -218,9 +226,10 @@ def instruction_scorecard(
     critic: InstructionSet,
     partition: str,
     verdicts: dict[str, Verdict],
+    utility: UtilityReport | None = None,
 ) -> Scorecard:
     """``verdicts``: the critic_validity, critic_pass_rate, diversity and topic_balance checks'
-    latest results for this partition."""
+    latest results for this partition; ``utility``: the partition's instruction_utility."""
     counts, reasons = _stage_counts(raw, evolved, critic)
     m = [
         Metric("counts", name, value, meaning)
@@ -317,7 +326,51 @@ def instruction_scorecard(
         )
     backends = ", ".join(sorted(set(judged["backend"].dropna()))) if "backend" in judged else ""
     notes = [f"Partition {partition}; backend {backends or 'unknown'}."]
+    if utility is None:
+        notes.append(
+            "Fine-tuning utility not measured: instruction_utility is not materialized for this day."
+        )
+    else:
+        notes += _utility_evidence(utility, m, tables)
     return Scorecard("instructions", f"Instruction lane ({partition})", m, figures, tables, notes)
+
+
+def _utility_evidence(utility: UtilityReport, m: list[Metric], tables: dict) -> list[str]:
+    """The fine-tuning utility (instruction_utility): per training set the held-out loss gain,
+    and the kept set's gain over the rejected and random sets', with their intervals."""
+    if utility.skipped:
+        return [f"Fine-tuning utility not measured: {utility.skipped}."]
+    m.append(
+        Metric(
+            "utility",
+            "heldout_loss_before",
+            utility.loss_before,
+            f"Loss per response token of the untuned model on {utility.n_heldout} held-out human pairs.",
+        )
+    )
+    for row in utility.results.itertuples(index=False):
+        m.append(
+            Metric(
+                "utility",
+                f"loss_gain_{row.set}",
+                row.gain,
+                f"Held-out loss drop after a LoRA fine-tune on {row.n_pairs} {UTILITY_SETS[row.set]}.",
+            )
+        )
+    for row in utility.comparisons.itertuples(index=False):
+        m.append(
+            Metric(
+                "utility",
+                row.comparison,
+                row.ratio if pd.notna(row.ratio) else "no gain to compare",
+                f"Gain of the kept set over the {row.comparison.split('_vs_')[1]} set's (above 1: the "
+                f"critic's choice teaches more); held-out loss difference {row.loss_difference:+.4f}, "
+                f"95% interval [{row.ci_low:+.4f}, {row.ci_high:+.4f}].",
+            )
+        )
+    tables["Fine-tuning utility by training set"] = utility.results
+    tables["Fine-tuning utility: kept against the others"] = utility.comparisons
+    return list(utility.notes)
 
 
 def _language_mix(critic: InstructionSet, m: list[Metric], tables: dict) -> None:

@@ -8,6 +8,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition, DagsterInstance, ma
 from synth_assets.definitions import defs
 from synth_assets.defs.io_manager import BundleIOManagerFactory
 from synth_assets.defs.locations import InputLocation, OutputLocation
+from synth_assets.defs.review_resource import ReviewResource
 
 PROJECT = defs()
 
@@ -71,6 +72,7 @@ def output_resources(tmp_path) -> dict:
         "io_manager": BundleIOManagerFactory(location=location),
         "output_location": location,
         "input_location": InputLocation(),
+        "review": ReviewResource(),
     }
 
 

@@ -42,6 +42,19 @@ def test_instruction_lineage():
         assert graph.get(AssetKey(child)).parent_keys == {AssetKey(parent)}
     checks = {key.name for key in graph.asset_check_keys if key.asset_key == AssetKey(chain[-1])}
     assert checks == INSTRUCTION_CHECK_NAMES
+    # human review: critic -> review_requests -> human_reviews -> the mix
+    assert graph.get(AssetKey("review_requests")).parent_keys == {AssetKey(chain[-1])}
+    assert graph.get(AssetKey("human_reviews")).parent_keys == {AssetKey("review_requests")}
+    mix = graph.get(AssetKey(["anchored_mix", "instruction_mix"]))
+    assert {AssetKey("human_reviews"), AssetKey(chain[-1])} <= mix.parent_keys
+    # the fine-tuning utility runs in publish and feeds the scorecard
+    utility = graph.get(AssetKey("instruction_utility"))
+    assert utility.parent_keys == {AssetKey("seed_topics"), AssetKey(chain[-1])}
+    assert (
+        AssetKey("instruction_utility")
+        in graph.get(AssetKey(["scorecard", "instruction_scorecard"])).parent_keys
+    )
+    assert AssetKey("instruction_utility") in defs.resolve_job_def("publish").asset_layer.selected_asset_keys
 
 
 def test_image_lineage_and_which_checks_can_block():

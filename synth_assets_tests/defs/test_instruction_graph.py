@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, build_op_context, materialize
 
 from synth_assets.defs.llm_resource import LLMResource
 from synth_assets.defs.partitions import partition_seed
@@ -402,6 +402,8 @@ def test_local_model_end_to_end_one_partition(tmp_path):
         "raw_instructions",
         "evolved_instructions",
         "critic_filtered_instructions",
+        "review_requests",
+        "human_reviews",
     }
     raw = _metadata(result, "raw_instructions")
     assert raw["backend"] == "local" and raw["model"].startswith("SmolLM2") and raw["llm_calls_new"] == 6
@@ -426,12 +428,18 @@ def test_critic_validity_tells_a_local_judge_to_switch_to_ifd():
 
     kept = pd.DataFrame({"instruction": ["x"], "backend": ["local"]})
     judged = calibration_set().assign(critic="llm_judge", score=1.0)
-    result = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=judged))
+    # no human reviews in this instance: the verdict is the calibration's alone
+    context = build_op_context(instance=DagsterInstance.ephemeral(), partition_key=PARTITION)
+    result = critic_validity(
+        context, CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=judged)
+    )
     assert not result.passed and result.metadata["auc_llm_judge"].value == 0.5
     assert "a small local model cannot judge 1-5: use critic 'ifd'" in result.description
     good = calibration_set()
     scored = good.assign(critic="ifd", score=good["label"] + 0.1 * (good["corruption"] == "echo"))
-    result = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=scored))
+    result = critic_validity(
+        context, CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0], calibration=scored)
+    )
     assert result.passed and result.description == "calibration AUC ifd 1.000 >= 0.8 on 115 pairs"
-    uncalibrated = critic_validity(CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0]))
+    uncalibrated = critic_validity(context, CriticValidityConfig(), InstructionSet(kept, kept.iloc[:0]))
     assert not uncalibrated.passed and "not calibrated" in uncalibrated.description

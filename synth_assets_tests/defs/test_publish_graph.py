@@ -54,7 +54,11 @@ SMALL = {
     "image_fidelity_checks": {"config": {"n": 150, "fid_abs_threshold": 1e6}},
     "raw_instructions": {"config": {"n_chunks": 16}},
     "collapse_curve": {"config": {"generations": 2}},
+    "instruction_utility": {
+        "config": {"max_pairs": 4, "min_pairs": 2, "epochs": 1, "max_heldout": 6, "max_tokens": 96}
+    },
 }
+UTILITY = AssetKey("instruction_utility")
 
 
 def _keys(assets):
@@ -77,6 +81,11 @@ def _materialize(tmp_path, instance, llm, selection, partition=None, ops=None):
         resources={**output_resources(tmp_path), "llm": llm},
         run_config={"ops": _ops_for(selection) if ops is None else ops},
     )
+
+
+def _fields(bundle):
+    parts, meta = bundle
+    return parts, meta["fields"]
 
 
 def _llm(server, tmp_path):
@@ -167,6 +176,14 @@ def test_publish_after_the_lanes_pass(world):
         for x in (out / "exports" / "instructions" / PARTITION / "messages.jsonl").read_text().splitlines()
     ]
     assert {r["source"] for r in chat} == {"real", "synthetic"}
+    # the fine-tuning utility reaches the instruction scorecard, measured on equal-sized sets
+    utility = result.asset_materializations_for_node("instruction_utility")[0].metadata
+    sizes = {r.data["set"]: r.data["n_pairs"] for r in utility["results"].records}
+    assert "kept" in sizes and len(set(sizes.values())) == 1 and utility["loss_before"].value > 0
+    card = Scorecard.from_bundle(
+        *_fields(load_bundle(out / "scorecard" / "instruction_scorecard" / PARTITION))
+    )
+    assert card.value("loss_gain_kept") == pytest.approx(utility["loss_gain_kept"].value, rel=1e-3)
     # every check result reads top down: a one-line description, the verdict first
     evaluations = [*lanes.get_asset_check_evaluations(), *instruction_run.get_asset_check_evaluations()]
     assert {
@@ -227,8 +244,14 @@ def test_mix_refuses_data_that_failed_its_gate_but_the_scorecard_shows_why(world
     with FakeAnthropicServer(responder=_harsh_judge) as server:
         lane = _materialize(tmp_path, instance, _llm(server, tmp_path), _keys(instruction_assets), PARTITION)
     assert not lane.success  # critic_pass_rate failed; critic_filtered_instructions is still stored
-    keys = [AssetKey(["anchored_mix", "instruction_mix"]), AssetKey(["scorecard", "instruction_scorecard"])]
+    keys = [
+        AssetKey(["anchored_mix", "instruction_mix"]),
+        AssetKey(["scorecard", "instruction_scorecard"]),
+        UTILITY,
+    ]
     result = _materialize(tmp_path, instance, LLMResource(), keys, PARTITION)
+    utility = result.asset_materializations_for_node("instruction_utility")[0].metadata
+    assert "not measured: 0 kept pairs" in utility["summary"].value
     message = step_failure_message(result, "anchored_mix__instruction_mix")
     assert "failed its blocking check 'critic_pass_rate'" in message and lane.run_id in message
     card = result.asset_materializations_for_node("scorecard__instruction_scorecard")[0].metadata
@@ -270,8 +293,12 @@ def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
     days = [recent_day(5), recent_day(4)]
     with FakeAnthropicServer(responder=instruction_responder) as server:
         llm = _llm(server, tmp_path)
-        for day in days:
-            assert _materialize(tmp_path, instance, llm, _keys(instruction_assets), day).success
+        # the utility is switched off on the first day and never built on the second
+        off = {"instruction_utility": {"config": {"enabled": False}}}
+        for day, extra, ops in zip(days, ([UTILITY], []), (off, {}), strict=True):
+            assert _materialize(
+                tmp_path, instance, llm, [*_keys(instruction_assets), *extra], day, ops
+            ).success
     key = AssetKey(["scorecard", "instruction_scorecard"])
     result = materialize(
         ALL,
@@ -293,6 +320,8 @@ def test_single_run_backfill_scores_a_range_of_days_in_one_run(world):
         parts, meta = load_bundle(tmp_path / "out" / "scorecard" / "instruction_scorecard" / day)
         card = Scorecard.from_bundle(parts, meta["fields"])
         assert card.title == f"Instruction lane ({day})" and card.value("judged") > 0
+        why = "switched off" if day == days[0] else "instruction_utility is not materialized"
+        assert any(why in note for note in card.notes), card.notes
 
 
 @pytest.mark.slow

@@ -338,3 +338,42 @@ def test_image_export_marks_every_png(tmp_path, digits_like_synthetic):
         png = Image.open(folder / row.file)
         assert png.text["synthetic"] == ("true" if row.source == "synthetic" else "false")
     assert verify_manifest(folder) == []
+
+
+def test_instruction_scorecard_shows_the_fine_tuning_utility_or_says_why_not(instruction_sets):
+    import pandas as pd
+
+    from synth_assets.instructions.utility import COMPARISON_COLUMNS, UtilityReport, skipped
+
+    seeds, raw, evolved, critic = instruction_sets
+    verdicts = instruction_verdicts(critic, raw)
+    utility = UtilityReport(
+        2.5,
+        40,
+        pd.DataFrame(
+            {
+                "set": ["kept", "rejected", "random"],
+                "n_pairs": [8, 8, 8],
+                "loss_after": [2.2, 2.4, 2.5],
+                "gain": [0.3, 0.1, 0.0],
+            }
+        ),
+        pd.DataFrame(
+            [["kept_vs_rejected", 3.0, 0.2, 0.1, 0.3], ["kept_vs_random", float("nan"), 0.3, 0.2, 0.4]],
+            columns=COMPARISON_COLUMNS,
+        ),
+    )
+    card = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20", verdicts, utility)
+    assert card.value("loss_gain_kept") == 0.3 and card.value("kept_vs_rejected") == 3.0
+    assert card.value("kept_vs_random") == "no gain to compare"  # random gained nothing
+    meaning = next(m.meaning for m in card.metrics if m.name == "kept_vs_rejected")
+    assert "[+0.1000, +0.3000]" in meaning
+    assert set(card.tables) >= {
+        "Fine-tuning utility by training set",
+        "Fine-tuning utility: kept against the others",
+    }
+    off = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20", verdicts, skipped("switched off"))
+    assert "Fine-tuning utility not measured: switched off." in off.notes
+    assert not any(m.section == "utility" for m in off.metrics)
+    missing = instruction_scorecard(seeds, raw, evolved, critic, "2026-11-20", verdicts, None)
+    assert any("instruction_utility is not materialized" in n for n in missing.notes)

@@ -3,10 +3,10 @@ is calibrated, keeps enough pairs, and what it keeps is diverse. Their threshold
 :class:`InstructionRules`."""
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetIn, Config, asset_check
+from dagster import AssetCheckResult, AssetIn, AssetKey, Config, asset_check
 from pydantic import Field
 
-from synth_assets.defs.check_results import check_result
+from synth_assets.defs.check_results import check_result, latest_materialization
 from synth_assets.defs.instructions.assets import critic_filtered_instructions
 from synth_assets.defs.partitions import daily_partitions
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
@@ -19,6 +19,14 @@ class CriticValidityConfig(Config):
     min_auc: float = Field(
         default=DEFAULTS.min_calibration_auc,
         description="Least calibration ROC AUC (good pairs vs corrupted copies) of every critic in use.",
+    )
+    min_human_kappa: float | None = Field(
+        default=DEFAULTS.min_human_kappa,
+        description="Least Cohen's kappa between the critic and people's reviews (human_reviews) once "
+        "min_human_reviews pairs are reviewed; unset: the agreement is reported, not judged.",
+    )
+    min_human_reviews: int = Field(
+        default=DEFAULTS.min_human_reviews, description="Reviewed pairs needed before kappa is judged."
     )
 
 
@@ -62,17 +70,35 @@ def _backend(instructions: InstructionSet) -> str:
     asset=critic_filtered_instructions, name="critic_validity", blocking=True, partitions_def=daily_partitions
 )
 def critic_validity(
-    config: CriticValidityConfig, critic_filtered_instructions: InstructionSet
+    context, config: CriticValidityConfig, critic_filtered_instructions: InstructionSet
 ) -> AssetCheckResult:
     """Every critic in use must tell the calibration set's good pairs from corrupted copies
     (swapped, truncated, echoed, refused, off-topic, wrong number) with ROC AUC >= ``min_auc``
-    (docs/metrics.md, "Critic calibration AUC")."""
-    rules = InstructionRules(min_calibration_auc=config.min_auc)
+    (docs/metrics.md, "Critic calibration AUC"). Beside it, the critic's agreement with people:
+    kappa and accuracy from the day's latest human_reviews (collected after an earlier build of
+    this day), judged when ``min_human_kappa`` is set."""
+    rules = InstructionRules(
+        min_calibration_auc=config.min_auc,
+        min_human_kappa=config.min_human_kappa,
+        min_human_reviews=config.min_human_reviews,
+    )
     return check_result(
         rules.critic_validity(
-            critic_filtered_instructions.calibration, _backend(critic_filtered_instructions)
+            critic_filtered_instructions.calibration,
+            _backend(critic_filtered_instructions),
+            human_agreement(context.instance, context.partition_key),
         )
     )
+
+
+def human_agreement(instance, partition_key: str) -> dict | None:
+    """The critic-vs-people agreement recorded by the day's latest human_reviews, if any."""
+    record = latest_materialization(instance, AssetKey("human_reviews"), partition_key)
+    if record is None:
+        return None
+    metadata = record.asset_materialization.metadata
+    value = {name: metadata[name].value if name in metadata else None for name in ("kappa", "accuracy")}
+    return {"n": metadata["n_reviewed"].value if "n_reviewed" in metadata else 0, **value}
 
 
 @asset_check(

@@ -70,7 +70,9 @@ HOW = {
         "generated (Self-Instruct / Magpie), optionally evolved (Evol-Instruct), and kept by a critic "
         "(instruction-following difficulty from token log-likelihoods, or an LLM judge) that had "
         "passed its calibration check; kept pairs passed the blocking critic_validity, "
-        "critic_pass_rate and diversity checks before being mixed with human-written pairs."
+        "critic_pass_rate and diversity checks before being mixed with human-written pairs. Where "
+        "people reviewed a pair, their keep or reject overruled the critic (counted under "
+        "human_overrides in the provenance)."
     ),
 }
 

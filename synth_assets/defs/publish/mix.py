@@ -1,16 +1,18 @@
 """anchored_mix/<lane>_mix: synthetic data that passed its gate plus a real anchor (>= 5 %)."""
 
-from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, Config, Failure, MetadataValue, asset
 from pydantic import Field
 
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.gates import require_passed_gate
+from synth_assets.defs.io_manager import OPTIONAL
 from synth_assets.defs.partitions import daily_partitions
 from synth_assets.defs.ui import number, summary
 from synth_assets.defs.versions import code_version
 from synth_assets.images.sources import ImageSplit
 from synth_assets.images.synthetic import SyntheticImages
 from synth_assets.instructions.datasets import InstructionSet, SeedTopics
+from synth_assets.instructions.review import KEEP, REJECT, ReviewTable, apply_decisions
 from synth_assets.mix.anchor import DEFAULT_REAL_SHARE, MIN_REAL_SHARE
 from synth_assets.mix.datasets import (
     GENERATION_FIELDS,
@@ -125,6 +127,8 @@ def image_mix(
     ins={
         "seed_topics": AssetIn("seed_topics"),
         "critic_filtered_instructions": AssetIn("critic_filtered_instructions"),
+        # absent where the lane stopped at its gate: then the gate below says why
+        "human_reviews": AssetIn("human_reviews", metadata={OPTIONAL: True}),
     },
 )
 def instruction_mix(
@@ -132,11 +136,26 @@ def instruction_mix(
     config: MixConfig,
     seed_topics: SeedTopics,
     critic_filtered_instructions: InstructionSet,
+    human_reviews: ReviewTable | None,
 ) -> AnchoredMix:
-    """Critic-kept pairs that passed critic_pass_rate and diversity, plus human-written pairs
-    from the seed task pool."""
+    """Critic-kept pairs that passed the critic's checks, with people's review decisions
+    applied (a pair a person rejected is left out, a critic-rejected pair a person kept goes
+    in), plus human-written pairs from the seed task pool."""
     gate = require_passed_gate(context, AssetKey("critic_filtered_instructions"), context.partition_key)
-    kept = critic_filtered_instructions.kept
+    critic = critic_filtered_instructions
+    if human_reviews is None:
+        raise Failure(
+            f"human_reviews [{context.partition_key}] has not been materialized: run the instruction lane",
+            allow_retries=False,
+        )
+    kept, _, overrides = apply_decisions(critic.kept, critic.rejects, human_reviews.rows)
+    if len(overrides):
+        context.log.info(
+            f"instruction_mix: people overruled the critic on {len(overrides)} pair(s): "
+            + ", ".join(
+                f"{r.id} {r.critic_verdict} -> {r.decision}" for r in overrides.itertuples(index=False)
+            )
+        )
     with settings_errors_are_final():
         data, facts = mix_instructions(kept, seed_topics.seed_tasks, config.real_share, config.seed)
     backends = sorted(set(kept["backend"])) if "backend" in kept else []
@@ -154,6 +173,10 @@ def instruction_mix(
             }
         ),
         "passed_checks": sorted(gate),
+        "human_overrides": {
+            "kept_by_people": int((overrides["decision"] == KEEP).sum()),
+            "rejected_by_people": int((overrides["decision"] == REJECT).sum()),
+        },
     }
     mix = AnchoredMix("instructions", data, facts, provenance=provenance)
     _report(context, mix, gate)

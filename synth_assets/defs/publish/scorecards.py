@@ -22,6 +22,7 @@ from pydantic import Field
 from synth_assets.defs.check_results import latest_check_records
 from synth_assets.defs.failures import settings_errors_are_final
 from synth_assets.defs.gates import check_keys
+from synth_assets.defs.io_manager import OPTIONAL
 from synth_assets.defs.locations import OutputLocation
 from synth_assets.defs.partitions import daily_partitions
 from synth_assets.defs.ui import number, summary, table
@@ -178,6 +179,8 @@ def image_scorecard_asset(
     group_name=GROUP,
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),  # cheap: a backfill scores its whole range in one run
+    # the costly fine-tuning utility may be missing for a day: the scorecard then says so
+    ins={"instruction_utility": AssetIn("instruction_utility", metadata={OPTIONAL: True})},
 )
 def instruction_scorecard_asset(
     context: AssetExecutionContext,
@@ -185,9 +188,11 @@ def instruction_scorecard_asset(
     raw_instructions,
     evolved_instructions,
     critic_filtered_instructions,
+    instruction_utility,
 ):
-    """Counts through each stage with reasons, judge scores, diversity, lengths, topic coverage.
-    In a backfill all days are scored in one run (inputs and output are then per-day dicts)."""
+    """Counts through each stage with reasons, judge scores, diversity, lengths, topic coverage,
+    and what fine-tuning on the kept pairs teaches (instruction_utility). In a backfill all days
+    are scored in one run (inputs and output are then per-day dicts)."""
     keys = context.partition_keys
     if len(keys) == 1:
         card = instruction_scorecard(
@@ -197,17 +202,18 @@ def instruction_scorecard_asset(
             critic_filtered_instructions,
             keys[0],
             _verdicts(context, "critic_filtered_instructions", keys[0]),
+            instruction_utility,
         )
         return _publish(context, card)
     stages = {
-        "raw": raw_instructions,
-        "evolved": evolved_instructions,
-        "critic": critic_filtered_instructions,
+        "raw_instructions": raw_instructions,
+        "evolved_instructions": evolved_instructions,
+        "critic_filtered_instructions": critic_filtered_instructions,
     }
     for name, by_day in stages.items():
         missing = sorted(set(keys) - set(by_day))
         if missing:
-            raise Failure(f"{name} instructions are not materialized for {missing}; backfill the lane first")
+            raise Failure(f"{name} is not materialized for {missing}; backfill it first")
     cards = {
         day: instruction_scorecard(
             seed_topics,
@@ -216,6 +222,7 @@ def instruction_scorecard_asset(
             critic_filtered_instructions[day],
             day,
             _verdicts(context, "critic_filtered_instructions", day),
+            instruction_utility.get(day),  # a day without it is noted on its card
         )
         for day in keys
     }
