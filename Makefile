@@ -50,14 +50,14 @@ run-instructions: setup
 run-publish: setup
 	$(LAUNCH) --job publish --partition $(PARTITION) $(if $(PUBLISH_CONFIG),--config $(PUBLISH_CONFIG))
 
-# Debian packages the real-server tests start (PostgreSQL, headless Chromium + chromedriver);
+# Debian packages the real-server tests start (PostgreSQL, Redis, headless Chromium + chromedriver);
 # installed with apt when missing (as root, or through sudo).
-SYSTEM_DEPS_OK := $(shell ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo yes)
+SYSTEM_DEPS_OK := $(shell ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v redis-server >/dev/null && echo yes)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 system-deps:
 ifneq ($(SYSTEM_DEPS_OK),yes)
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql chromium chromium-driver
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql chromium chromium-driver redis-server
 endif
 
 test: setup system-deps

@@ -133,3 +133,19 @@ def test_dg_check_defs_passes():
     assert (
         result.returncode == 0 and "All definitions loaded successfully" in result.stdout + result.stderr
     ), result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_the_distributed_location_runs_every_job_on_celery_and_llm_stages_on_their_queue():
+    from synth_assets.defs.instructions.assets import CELERY_QUEUE_TAG
+    from synth_assets.distributed import defs as distributed
+
+    project = distributed()
+    jobs = [project.resolve_job_def(job.name) for job in project.resolve_all_job_defs()]
+    assert jobs and {job.executor_def.name for job in jobs} == {"celery"}
+    lane = project.resolve_job_def("instruction_lane")
+    queues = {node.name: node.tags.get(CELERY_QUEUE_TAG) for node in lane.graph.node_dict.values()}
+    assert {name for name, queue in queues.items() if queue == "llm"} == {
+        "raw_instructions",
+        "evolved_instructions",
+        "critic_filtered_instructions",
+    }

@@ -26,6 +26,7 @@ from synth_assets.instructions.languages import is_english, normalise
 
 GROUP = "instructions"
 LLM_POOL = "llm"
+CELERY_QUEUE_TAG = "dagster-celery/queue"
 # Requests are retried inside the client; this covers a step that dies (OOM, lost worker).
 # Responses are cached, so a retried step pays only for what it had not received.
 llm_retry = RetryPolicy(max_retries=1, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -65,7 +66,8 @@ class SeedTopicsConfig(Config):
 
 
 def llm_stage(name: str):
-    """The decorator of an LLM-bound stage: daily partitions, the llm pool, the LLM retry policy."""
+    """The decorator of an LLM-bound stage: daily partitions, the llm pool (and Celery queue),
+    the LLM retry policy."""
     return asset(
         code_version=code_version(name),
         group_name=GROUP,
@@ -73,6 +75,8 @@ def llm_stage(name: str):
         pool=LLM_POOL,
         retry_policy=llm_retry,
         kinds={"llm"},
+        # on the Celery executor (synth_assets.distributed) these steps go to the llm queue
+        op_tags={CELERY_QUEUE_TAG: LLM_POOL},
     )
 
 
