@@ -19,7 +19,6 @@ deterministic: bump :data:`CALIBRATION_VERSION` whenever the pairs or the corrup
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from decimal import Decimal
@@ -32,6 +31,7 @@ from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
 from synth_assets.errors import InputDataError
+from synth_assets.storage import json_lines
 
 CALIBRATION_VERSION = "calibration-v1"
 CORRUPTIONS = ("swapped", "truncated", "echo", "refusal", "off_topic", "wrong_number")
@@ -131,16 +131,8 @@ def load_calibration_pairs(path: str | Path | None = None) -> pd.DataFrame:
     if not path.is_file():
         raise InputDataError(f"calibration file not found: {path}")
     rows, seen = [], {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in json_lines(path):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputDataError(f"{where}: not JSON: {exc}") from exc
-        if not isinstance(row, dict):
-            raise InputDataError(f"{where}: expected a JSON object, got {type(row).__name__}")
         missing = [f for f in PAIR_FIELDS if f not in row]
         if missing:
             raise InputDataError(f"{where}: missing fields {missing}")

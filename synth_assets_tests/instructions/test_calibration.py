@@ -256,7 +256,7 @@ def test_small_valid_file_builds(tmp_path):
     [
         ('{"id": "t-9", "instruction": "Q?", "response": "A', "not JSON"),
         ('{"id": "t-9", "instruction": "Q?", "kind": "general"}', "missing fields \\['response'\\]"),
-        ('["a list"]', "expected a JSON object"),
+        ('["a list"]', "not a JSON object"),
         (GOOD_LINES[0].replace('"general"', '"poetry"'), "kind must be"),
         (GOOD_LINES[0].replace("t-0", "t-1"), "duplicate id"),
     ],

@@ -4,15 +4,13 @@ process group on this machine."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from synth_assets_tests.servers.process import free_port
+from synth_assets_tests.servers.process import free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,9 +58,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def __exit__(self, *exc) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+        stop_process_group(self.process)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -100,10 +96,4 @@ class CeleryWorker:
         return self.log.read_text(errors="replace")
 
     def __exit__(self, *exc) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process)
