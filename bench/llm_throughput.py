@@ -29,10 +29,11 @@ LATENCY = 0.2
 CONCURRENCY = 32
 
 
-def _serve(conn, latency: float) -> None:
+def _serve(conn, latency: float, responder=None) -> None:
     from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
-    with FakeAnthropicServer(latency=latency) as server:
+    options = {"responder": responder} if responder else {}
+    with FakeAnthropicServer(latency=latency, **options) as server:
         conn.send(server.base_url)
         while conn.recv() == "count":
             conn.send(len(server.message_requests()))
@@ -41,12 +42,13 @@ def _serve(conn, latency: float) -> None:
 class ServerProcess:
     """The fake API in a child process (so its threads do not share our interpreter lock)."""
 
-    def __init__(self, latency: float):
+    def __init__(self, latency: float, responder=None):
+        """``responder``: a module-level function (it is sent to the child process)."""
         import multiprocessing
 
         self._conn, child = multiprocessing.Pipe()
         self._process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(child, latency), daemon=True
+            target=_serve, args=(child, latency, responder), daemon=True
         )
 
     def __enter__(self) -> ServerProcess:

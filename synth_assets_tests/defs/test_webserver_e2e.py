@@ -15,7 +15,7 @@ from synth_assets_tests.defs.helpers import (
 from synth_assets_tests.fakes import instruction_responder
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 from synth_assets_tests.servers.browser import chromium, open_and_wait_for, screenshot, scroll_to_text
-from synth_assets_tests.servers.dagster_dev import DagsterDev
+from synth_assets_tests.servers.dagster_dev import TERMINAL, DagsterDev
 
 LOCATION = {"repositoryLocationName": DagsterDev.location, "repositoryName": "__repository__"}
 DAY = recent_day(3)
@@ -49,18 +49,7 @@ RUN = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 NODES = """{ assetNodes { assetKey { path } dependencyKeys { path } dependedByKeys { path }
   assetChecksOrError { ... on AssetChecks { checks { name blocking
     executionForLatestMaterialization { status } } } } } }"""
-BACKFILL = """
-mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
-  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
-BACKFILL_STATUS = """query($id: String!) {
-  partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
-STEPS = """query($id: ID!) { runOrError(runId: $id) { ... on Run {
-  stepStats { stepKey startTime endTime } } } }"""
 LLM_STEPS = {"raw_instructions", "evolved_instructions", "critic_filtered_instructions"}
-BACKFILL_RUNS = """query($id: String!) {
-  runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
-    ... on Runs { results { runId status tags { key value } } } } }"""
-TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 RUN_TAGS = "query($id: ID!) { runOrError(runId: $id) { ... on Run { tags { key value } } } }"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LANE_ASSETS = {
@@ -186,22 +175,8 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
                 screenshot(driver, SCREENSHOTS, "instruction_check_failed")
 
             # a two-day backfill of the instruction lane, run by the daemon
-            assets = [{"path": [name]} for name in INSTRUCTION_LANE]
-            backfill = dev.graphql(
-                BACKFILL, {"params": {"partitionNames": BACKFILL_DAYS, "assetSelection": assets}}
-            )["launchPartitionBackfill"]
-            assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-            backfill_id = backfill["backfillId"]
-
-            def finished():
-                runs = dev.graphql(BACKFILL_RUNS, {"id": backfill_id})["runsOrError"]["results"]
-                state = dev.graphql(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"][
-                    "status"
-                ]
-                done = state in {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-                return done and all(r["status"] in TERMINAL for r in runs) and (state, runs)
-
-            outcome = dev.wait_for(finished, timeout=600, every=5)
+            backfill_id = dev.backfill(BACKFILL_DAYS, [[name] for name in INSTRUCTION_LANE])
+            outcome = dev.wait_for(lambda: dev.backfill_outcome(backfill_id), timeout=600, every=5)
             assert outcome, dev.output()[-5000:]
             state, runs = outcome
             assert state in {"COMPLETED", "COMPLETED_SUCCESS"} and runs
@@ -209,23 +184,13 @@ def test_whole_graph_checks_lineage_and_a_two_day_backfill_through_graphql(tmp_p
             partitions = {t["value"] for r in runs for t in r["tags"] if t["key"] == "dagster/partition"}
             assert partitions == set(BACKFILL_DAYS)
             # the instance's "llm" pool (limit 1) keeps LLM-bound steps of all runs one at a time
-            spans = sorted(
-                (step["startTime"], step["endTime"])
-                for r in runs
-                for step in dev.graphql(STEPS, {"id": r["runId"]})["runOrError"]["stepStats"]
-                if step["stepKey"] in LLM_STEPS and step["startTime"]
-            )
+            spans = dev.step_spans(runs, LLM_STEPS)
             assert len(spans) == 3 * len(BACKFILL_DAYS)
             assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False))
 
             # the instruction scorecard's single-run policy: the two days in one run
-            scorecard = [{"path": ["scorecard", "instruction_scorecard"]}]
-            backfill = dev.graphql(
-                BACKFILL, {"params": {"partitionNames": BACKFILL_DAYS, "assetSelection": scorecard}}
-            )["launchPartitionBackfill"]
-            assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-            backfill_id = backfill["backfillId"]
-            outcome = dev.wait_for(finished, timeout=300, every=3)
+            backfill_id = dev.backfill(BACKFILL_DAYS, [["scorecard", "instruction_scorecard"]])
+            outcome = dev.wait_for(lambda: dev.backfill_outcome(backfill_id), timeout=300, every=3)
             assert outcome, dev.output()[-5000:]
             state, runs = outcome
             assert (
