@@ -29,16 +29,17 @@ from bench.llm_throughput import ServerProcess  # noqa: E402
 from synth_assets_tests.fakes import instruction_responder  # noqa: E402
 from synth_assets_tests.servers.dagster_dev import BACKFILL_RUNS, DagsterDev  # noqa: E402
 
-LANE = [
-    "seed_corpus",
-    "seed_topics",
-    "raw_instructions",
-    "evolved_instructions",
-    "critic_filtered_instructions",
-    "review_requests",
-    "human_reviews",
-]
 LLM_STEPS = {"raw_instructions", "evolved_instructions", "critic_filtered_instructions"}
+
+
+def lane_assets() -> list[list[str]]:
+    """Key paths of the instruction lane's assets (the group the instruction_lane job selects)."""
+    from synth_assets.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    return sorted(
+        key.path for key in graph.get_all_asset_keys() if graph.get(key).group_name == "instructions"
+    )
 
 
 def instance_yaml() -> str:
@@ -86,7 +87,7 @@ def main() -> None:
             if args.of == "job":
                 backfill_id = dev.backfill(days, job="instruction_lane")
             else:
-                backfill_id = dev.backfill(days, [[name] for name in LANE])
+                backfill_id = dev.backfill(days, lane_assets())
             print(f"backfill {backfill_id}: {len(days)} days, {days[0]} to {days[-1]}", flush=True)
             last = None
 
