@@ -8,7 +8,6 @@ stored."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pandas as pd
 
@@ -93,6 +92,7 @@ class LabelStudioReviews:
         self.url, self.title = url.rstrip("/"), project_title
         self.client = LabelStudio(base_url=self.url, api_key=api_key, timeout=timeout)
         self._project_id: int | None = None
+        self._listed: list | None = None
 
     def project_id(self, create: bool = True) -> int | None:
         """The project with exactly this title (the server's title filter matches substrings)."""
@@ -110,12 +110,18 @@ class LabelStudioReviews:
                 self._project_id = project.id
         return self._project_id
 
-    def _tasks(self) -> Iterator:
-        project = self.project_id(create=False)
-        if project is None:
-            return iter(())
-        # item by item: the SDK pages by itself (its iter_pages raises on the last page)
-        return iter(self.client.tasks.list(project=project, fields="all", page_size=100))
+    def _tasks(self) -> list:
+        """Every task of the project, listed once per object (a push lists again)."""
+        if self._listed is None:
+            project = self.project_id(create=False)
+            # item by item: the SDK pages by itself (its iter_pages raises on the last page)
+            listed = (
+                []
+                if project is None
+                else self.client.tasks.list(project=project, fields="all", page_size=100)
+            )
+            self._listed = list(listed)
+        return self._listed
 
     def push(self, requests: pd.DataFrame) -> int:
         """Imports the requests not yet in the project; returns how many were imported."""
@@ -126,6 +132,7 @@ class LabelStudioReviews:
         ]
         if new:
             self.client.projects.import_tasks(id=project, request=new, return_task_ids=True)
+            self._listed = None
         return len(new)
 
     def finished(self, partition: str) -> pd.DataFrame:
