@@ -35,8 +35,7 @@ def exact_match_share(rows: pd.DataFrame, reference: pd.DataFrame) -> float:
     (docs/metrics.md, "Exact-match share")."""
     if len(rows) == 0:
         raise ValueError("no rows to compare")
-    reference_hashes = set(row_hashes(reference[rows.columns]).tolist())
-    return float(np.mean([h in reference_hashes for h in row_hashes(rows).tolist()]))
+    return float(np.mean(np.isin(row_hashes(rows), row_hashes(reference[rows.columns]))))
 
 
 @dataclass(frozen=True)

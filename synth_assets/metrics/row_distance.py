@@ -14,9 +14,16 @@ Row distance, as SDMetrics' ``dcr_utils`` defines it (docs/metrics.md, "Row dist
 The search is exact brute force, arranged so the heavy work runs in a few fused kernels:
 clean numeric columns go through one L1 ``torch.cdist`` (values scaled by 1/range, so no cap is
 needed for in-range values), query values outside the reference range get an exact sparse
-correction for the cap, low-cardinality categoricals become one matrix product of one-hot
-encodings, and only columns with missing values, zero range or high cardinality take the
-column-by-column path.
+correction for the cap, missing values are filled in and the pairs they touch corrected
+exactly (a cost that grows with the share of missing values, not with every pair),
+low-cardinality categoricals become one matrix product of one-hot encodings (float32: it only
+counts matches, exactly), and only columns with zero range, no value in the reference or high
+cardinality take the column-by-column path.
+
+Memory: the reference side is encoded once (its one-hot matrix included); the query side keeps
+one float per numeric column and one integer per categorical column, and its one-hot rows are
+built block by block, so a million query rows cost about (8 bytes x columns) each plus one
+block of ``CHUNK_ELEMENTS`` distances, whatever the number of category levels.
 """
 
 from __future__ import annotations
@@ -67,13 +74,27 @@ def _as_float(values: pd.Series) -> np.ndarray:
 
 
 @dataclass
+class _MissingValues:
+    """A numeric column with missing values, searched with the clean ones: its missing values
+    are filled with ``fill`` (the reference's smallest value, scaled), and each block corrects
+    the pairs involving a missing value (one side missing: 1; both: 0)."""
+
+    column: int  # index among the clean columns
+    fill: float
+    q_missing: torch.Tensor  # (n_q,) bool
+    r_missing_rows: torch.Tensor  # indices of reference rows with the value missing
+    r_present: torch.Tensor  # (n_r,) float64: 1 where the reference value is present
+
+
+@dataclass
 class _Encoded:
     clean_q: torch.Tensor  # (n_q, c) scaled, no NaN, reference range > 0
     clean_r: torch.Tensor
     over_q: list[tuple[int, torch.Tensor]]  # per clean column: query rows outside ref range
+    missing: list[_MissingValues]  # clean columns whose missing values were filled in
     slow_numeric: list[tuple[np.ndarray, np.ndarray, float]]  # raw q, raw r, range
-    onehot_q: torch.Tensor | None
-    onehot_r: torch.Tensor | None
+    onehot_q: torch.Tensor | None  # (n_q, one-hot columns): index of each value's one-hot column
+    onehot_r: torch.Tensor | None  # (n_r, total levels) one-hot rows
     n_onehot_columns: int
     slow_codes: list[tuple[torch.Tensor, torch.Tensor]]
     n_columns: int
@@ -94,9 +115,9 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
     if missing:
         raise ValueError(f"query rows lack reference columns {missing}")
     kinds = column_kinds(reference)
-    clean_q, clean_r, slow_numeric = [], [], []
+    clean_q, clean_r, slow_numeric, missing_values = [], [], [], []
     onehot_q, onehot_r, slow_codes = [], [], []
-    n_onehot = 0
+    n_onehot = n_levels = 0
     for column, kind in kinds.items():
         if kind in ("numerical", "datetime"):
             q, r = _as_float(queries[column]), _as_float(reference[column])
@@ -104,9 +125,21 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
                 span = spans[column]
             else:
                 span = float(np.nanmax(r) - np.nanmin(r)) if np.isfinite(r).any() else 0.0
-            if span > 0 and not np.isnan(q).any() and not np.isnan(r).any():
-                clean_q.append(q / span)
-                clean_r.append(r / span)
+            q_nan, r_nan = np.isnan(q), np.isnan(r)
+            if span > 0 and not r_nan.all():
+                fill = float(np.nanmin(r))
+                if q_nan.any() or r_nan.any():
+                    missing_values.append(
+                        _MissingValues(
+                            column=len(clean_q),
+                            fill=fill / span,
+                            q_missing=torch.from_numpy(q_nan),
+                            r_missing_rows=torch.from_numpy(np.flatnonzero(r_nan)),
+                            r_present=torch.from_numpy((~r_nan).astype(np.float64)),
+                        )
+                    )
+                clean_q.append(np.where(q_nan, fill, q) / span)
+                clean_r.append(np.where(r_nan, fill, r) / span)
             else:
                 slow_numeric.append((q, r, span))
         else:
@@ -119,9 +152,9 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
             q_codes, r_codes = codes[: len(queries)], codes[len(queries) :]
             levels = int(codes.max()) + 1
             if levels <= ONE_HOT_MAX_LEVELS:
-                eye = np.eye(levels)
-                onehot_q.append(eye[q_codes])
-                onehot_r.append(eye[r_codes])
+                onehot_q.append(q_codes + n_levels)
+                onehot_r.append(r_codes + n_levels)
+                n_levels += levels
                 n_onehot += 1
             else:
                 slow_codes.append((torch.from_numpy(q_codes), torch.from_numpy(r_codes)))
@@ -138,13 +171,21 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
         clean_q=cq,
         clean_r=cr,
         over_q=over,
+        missing=missing_values,
         slow_numeric=slow_numeric,
-        onehot_q=torch.from_numpy(np.concatenate(onehot_q, axis=1)) if onehot_q else None,
-        onehot_r=torch.from_numpy(np.concatenate(onehot_r, axis=1)) if onehot_r else None,
+        onehot_q=torch.from_numpy(np.stack(onehot_q, axis=1).astype(np.int64)) if onehot_q else None,
+        onehot_r=_one_hot(np.stack(onehot_r, axis=1), n_levels) if onehot_r else None,
         n_onehot_columns=n_onehot,
         slow_codes=slow_codes,
         n_columns=len(kinds),
     )
+
+
+def _one_hot(indices, width: int) -> torch.Tensor:
+    """Rows of ``width`` zeros with a 1 at each of the row's ``indices`` (one per column)."""
+    indices = torch.as_tensor(indices, dtype=torch.int64)
+    # float32: the products count matching columns, exact far beyond any column count
+    return torch.zeros(indices.shape[0], width, dtype=torch.float32).scatter_(1, indices, 1.0)
 
 
 def _block_distance_sums(enc: _Encoded, lo: int, hi: int) -> torch.Tensor:
@@ -160,6 +201,17 @@ def _block_distance_sums(enc: _Encoded, lo: int, hi: int) -> torch.Tensor:
             # cap at 1: subtract the part of |x - y| (scaled) that exceeds 1
             excess = (enc.clean_q[rows, j].unsqueeze(1) - enc.clean_r[:, j].unsqueeze(0)).abs_()
             total[rows - lo] -= excess.sub_(1.0).clamp_(min=0.0)
+    for m in enc.missing:
+        if len(m.r_missing_rows):
+            # the search added min(|x - fill|, 1) for a missing reference value: 1 if x is present
+            x = enc.clean_q[lo:hi, m.column]
+            present = (~m.q_missing[lo:hi]).to(torch.float64)
+            total[:, m.r_missing_rows] += (present - (x - m.fill).abs().clamp_(max=1.0)).unsqueeze(1)
+        rows = torch.nonzero(m.q_missing[lo:hi]).flatten()
+        if len(rows):
+            # it added |fill - y| (both in range) for a missing query value: 1 if y is present
+            y = enc.clean_r[:, m.column]
+            total[rows] += ((1.0 - (m.fill - y).abs()) * m.r_present).unsqueeze(0)
     for q, r, span in enc.slow_numeric:
         qb = torch.from_numpy(q[lo:hi]).unsqueeze(1)
         rb = torch.from_numpy(r).unsqueeze(0)
@@ -170,7 +222,8 @@ def _block_distance_sums(enc: _Encoded, lo: int, hi: int) -> torch.Tensor:
         diff = torch.where(q_nan & r_nan, 0.0, diff)
         total += diff
     if enc.onehot_q is not None:
-        total += enc.n_onehot_columns - enc.onehot_q[lo:hi] @ enc.onehot_r.T
+        block = _one_hot(enc.onehot_q[lo:hi], enc.onehot_r.shape[1])
+        total += enc.n_onehot_columns - (block @ enc.onehot_r.T).to(torch.float64)
     for q_codes, r_codes in enc.slow_codes:
         total += (q_codes[lo:hi].unsqueeze(1) != r_codes.unsqueeze(0)).to(torch.float64)
     return total

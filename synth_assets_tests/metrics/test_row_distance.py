@@ -82,3 +82,18 @@ def test_row_hashes_identify_equal_rows():
 def test_refuses_too_few_reference_rows():
     with pytest.raises(ValueError, match="at least 2 reference rows"):
         nearest_distances(pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": [1.0]}), k=2)
+
+
+def test_query_rows_keep_one_integer_per_categorical_column():
+    """Memory per query row does not grow with category levels: their one-hot rows are built
+    block by block; the distances still count a level the reference lacks as a mismatch."""
+    import synth_assets.metrics.row_distance as rd
+
+    reference = pd.DataFrame({"c": [f"l{i}" for i in range(200)], "d": ["u", "v"] * 100})
+    queries = pd.DataFrame({"c": ["l3", "unseen", "l4"] * 40, "d": ["v", "u", "u"] * 40})
+    encoded = rd._encode(queries, reference, None)
+    assert tuple(encoded.onehot_q.shape) == (120, 2)
+    assert encoded.onehot_r.shape[1] == 201 + 2  # every level of both columns, "unseen" too
+    got = rd.nearest_distances(queries, reference, k=1)[:3, 0]
+    # rows 3 ("l3", "v") and 4 ("l4", "u") exist; no reference row is "unseen"
+    np.testing.assert_array_equal(got, [0.0, 0.5, 0.0])
