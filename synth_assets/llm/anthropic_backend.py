@@ -13,6 +13,7 @@ callers' JSON parse reads it unchanged; a reply without the tool call falls back
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import time
@@ -31,7 +32,14 @@ from synth_assets.llm.types import (
 API_KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_MODEL = "claude-haiku-4-5"
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
-MAX_BATCH_REQUESTS = 100_000  # the API's cap per Message Batch
+MAX_BATCH_REQUESTS = 100_000  # the API's cap on requests per Message Batch
+# the API's cap on one batch's create body (HTTP 413 above): "256 MB", read as 256,000,000 bytes,
+# the stricter of 10^6 and 2^20
+MAX_BATCH_BYTES = 256_000_000
+# '{"requests": [' and ']}' around the items, with room to spare
+BATCH_ENVELOPE_BYTES = 1024
+BATCH_ITEM_SEPARATOR_BYTES = 2  # ", " between items (json.dumps' default, the widest)
+BATCH_STORE_EVERY = 1_000  # batch results stored per cache transaction
 STRUCTURED_TOOL = "respond"  # the one tool a request with json_schema must answer through
 
 
@@ -57,6 +65,19 @@ def translate_error(exc: Exception) -> LLMError:
             )
         return LLMError(message)
     return LLMError(f"{type(exc).__name__}: {exc}")
+
+
+def transport_errors() -> tuple[type[Exception], ...]:
+    """Errors of the HTTP client under the SDK (``httpx2`` in anthropic 2.x, ``httpx`` in
+    older versions). The SDK wraps them while it sends a request, not while a streamed body
+    is iterated, so a connection dropped midway through batch results arrives as one of these."""
+    errors = []
+    for name in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(name).TransportError)
+        except ImportError:
+            continue
+    return tuple(errors)
 
 
 class AnthropicBackend:
@@ -160,10 +181,23 @@ class AnthropicBackend:
 class AnthropicBatchBackend(AnthropicBackend):
     """Message Batches API: half the price, results within 24 h.
 
-    One batch per stage, ``custom_id`` = the request's cache key. The batch id is written to
-    the cache database *before* polling starts, so a stage restarted after a crash finds its
-    open batch and collects it instead of submitting (and paying for) the requests again.
-    Results are matched by ``custom_id`` and cached one by one as they are read; errored,
+    One batch per stage, ``custom_id`` = the request's cache key, split into several batches
+    where one would exceed either of the API's limits: ``max_batch_requests`` requests or
+    ``max_batch_bytes`` of create body. Each request's share of the body is measured once,
+    up front, as ``json.dumps`` of its item with its defaults (``\\uXXXX`` escapes, spaced
+    separators): never shorter than the compact UTF-8 JSON the SDK sends, so the sum is an
+    upper bound on the body; a request that alone exceeds the byte limit stops the stage
+    before anything is submitted.
+    A batch's ``params`` are built only when it is submitted and dropped once the create
+    returns, so memory holds one batch at a time, not the whole stage.
+
+    The batch id is written to the cache database *before* polling starts, so a stage
+    restarted after a crash finds its open batch and collects it instead of submitting (and
+    paying for) the requests again. Results are read as a stream (the JSONL is never held
+    whole), matched by ``custom_id`` and stored ``store_every`` at a time, one transaction
+    per group rather than one commit per response. Grouping loses nothing: the batch is
+    closed in the cache only after every result is stored, so a crash while reading leaves it
+    open and the next run reads its results from the API again (kept there 29 days). Errored,
     expired or canceled requests are logged and resubmitted in a new batch, up to
     ``max_rounds`` batches in all.
     """
@@ -179,11 +213,28 @@ class AnthropicBatchBackend(AnthropicBackend):
         poll_interval: float = 30.0,
         max_rounds: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        max_batch_requests: int = MAX_BATCH_REQUESTS,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        store_every: int = BATCH_STORE_EVERY,
     ):
         super().__init__(model=model, base_url=base_url, timeout=timeout)
+        if not 1 <= max_batch_requests <= MAX_BATCH_REQUESTS:
+            raise LLMConfigError(
+                f"max_batch_requests must be between 1 and {MAX_BATCH_REQUESTS}, got {max_batch_requests}"
+            )
+        if not BATCH_ENVELOPE_BYTES < max_batch_bytes <= MAX_BATCH_BYTES:
+            raise LLMConfigError(
+                f"max_batch_bytes must be above {BATCH_ENVELOPE_BYTES} and at most {MAX_BATCH_BYTES}, "
+                f"got {max_batch_bytes}"
+            )
+        if store_every < 1:
+            raise LLMConfigError(f"store_every must be >= 1, got {store_every}")
         self.poll_interval = poll_interval
         self.max_rounds = max_rounds
         self.sleep = sleep
+        self.max_batch_requests = max_batch_requests
+        self.max_batch_bytes = max_batch_bytes
+        self.store_every = store_every
 
     def _api(self, what: str, fn, *args, attempts: int = 6, **kwargs):
         """Batch endpoints with the same transient-error policy as single calls."""
@@ -199,18 +250,59 @@ class AnthropicBatchBackend(AnthropicBackend):
                 self.sleep(error.retry_after if error.retry_after is not None else min(30.0, 2.0**attempt))
         raise AssertionError("unreachable")
 
+    @staticmethod
+    def item_bytes(custom_id: str, params: dict) -> int:
+        """Upper bound on one request's bytes in a create body. The SDK sends compact UTF-8
+        JSON (``ensure_ascii=False``, ``","`` and ``":"``); ``json.dumps`` with its defaults
+        is never shorter: a ``\\uXXXX`` escape (6 bytes, 12 for a surrogate pair) is longer
+        than the character's UTF-8 (2 to 4), and ``", "`` / ``": "`` than ``","`` / ``":"``."""
+        return len(json.dumps({"custom_id": custom_id, "params": params}))
+
+    def measure(self, missing: dict[str, LLMRequest], stage: str = "batch") -> dict[str, int]:
+        """Each request's :meth:`item_bytes`, its params built one at a time and dropped.
+        Raises :class:`LLMError` for a request that no batch can hold."""
+        sizes = {}
+        room = self.max_batch_bytes - BATCH_ENVELOPE_BYTES
+        for key, request in missing.items():
+            size = self.item_bytes(key, self.params(request))
+            if size > room:
+                raise LLMError(
+                    f"{stage}: request {key} is {size:,} bytes as JSON, more than one Message Batch takes "
+                    f"({self.max_batch_bytes:,} bytes per batch, {room:,} of it for requests); "
+                    "shorten its prompt"
+                )
+            sizes[key] = size
+        return sizes
+
+    def split(self, keys: list[str], sizes: dict[str, int]) -> list[list[str]]:
+        """``keys`` in order, cut into parts of at most ``max_batch_requests`` requests whose
+        create body stays within ``max_batch_bytes``."""
+        parts: list[list[str]] = []
+        part: list[str] = []
+        used = BATCH_ENVELOPE_BYTES
+        for key in keys:
+            cost = sizes[key] + (BATCH_ITEM_SEPARATOR_BYTES if part else 0)
+            if part and (len(part) >= self.max_batch_requests or used + cost > self.max_batch_bytes):
+                parts.append(part)
+                part, used, cost = [], BATCH_ENVELOPE_BYTES, sizes[key]
+            part.append(key)
+            used += cost
+        if part:
+            parts.append(part)
+        return parts
+
     def run_batch(
         self, missing: dict[str, LLMRequest], cache, stage: str, log: Callable[[str], None]
     ) -> tuple[dict[str, LLMResponse], dict[str, str]]:
         if cache is None:
             raise LLMConfigError("the anthropic_batch backend needs the response cache to persist batch ids")
-        params = {key: self.params(request) for key, request in missing.items()}
+        sizes = self.measure(missing, stage)
         fresh: dict[str, LLMResponse] = {}
         failed: dict[str, str] = {}
         stage_key = hashlib.sha256(stage.encode()).hexdigest()[:16]
         # 1. resume batches a previous attempt submitted for any of these requests
         for batch_id, custom_ids in cache.open_batches(stage_key):
-            if set(custom_ids) & set(missing):
+            if not missing.keys().isdisjoint(custom_ids):
                 log(
                     f"{stage}: resuming Message Batch {batch_id} ({len(custom_ids)} requests) "
                     "submitted by an earlier run"
@@ -229,24 +321,29 @@ class AnthropicBatchBackend(AnthropicBackend):
             if not pending:
                 break
             failed = {key: failed[key] for key in pending if key in failed}
-            for start in range(0, len(pending), MAX_BATCH_REQUESTS):
-                part = pending[start : start + MAX_BATCH_REQUESTS]
-                # Creating is not idempotent: a retry after a timeout could create (and bill) a
-                # second batch, so it is tried once and a failure stops the stage.
-                batch = self._api(
-                    "create Message Batch",
-                    self._client.messages.batches.create,
-                    attempts=1,
-                    requests=[{"custom_id": key, "params": params[key]} for key in part],
-                )
-                cache.record_batch(batch.id, stage_key, part)
+            parts = self.split(pending, sizes)
+            for part_no, part in enumerate(parts, 1):
+                batch_id = self._submit(part, missing)
+                cache.record_batch(batch_id, stage_key, part)
                 log(
-                    f"{stage}: submitted Message Batch {batch.id} with {len(part)} requests "
-                    f"(round {round_no} of {self.max_rounds})"
+                    f"{stage}: submitted Message Batch {batch_id} with {len(part)} requests "
+                    f"(round {round_no} of {self.max_rounds}"
+                    + (f", part {part_no} of {len(parts)}" if len(parts) > 1 else "")
+                    + ")"
                 )
-                self._collect(batch.id, missing, cache, fresh, failed, stage, log)
+                self._collect(batch_id, missing, cache, fresh, failed, stage, log)
         remaining = {key: failed.get(key, "no result") for key in missing if key not in fresh}
         return fresh, remaining
+
+    def _submit(self, part: list[str], missing: dict[str, LLMRequest]) -> str:
+        """Create one batch of ``part``; its params live only for this call."""
+        requests = [{"custom_id": key, "params": self.params(missing[key])} for key in part]
+        # Creating is not idempotent: a retry after a timeout could create (and bill) a second
+        # batch, so it is tried once and a failure stops the stage.
+        batch = self._api(
+            "create Message Batch", self._client.messages.batches.create, attempts=1, requests=requests
+        )
+        return batch.id
 
     def _collect(self, batch_id, missing, cache, fresh, failed, stage, log) -> None:
         import anthropic
@@ -267,26 +364,41 @@ class AnthropicBatchBackend(AnthropicBackend):
             )
             self.sleep(self.poll_interval)
         problems = []
+        group: list[tuple[str, str, str, LLMResponse]] = []
+        results = self._api("read Message Batch results", self._client.messages.batches.results, batch_id)
         try:
-            results = list(
-                self._api("read Message Batch results", self._client.messages.batches.results, batch_id)
-            )
-        except anthropic.AnthropicError as exc:  # errors while streaming the JSONL
+            for item in results:  # decoded line by line as the JSONL arrives
+                key, result = item.custom_id, item.result
+                if key not in missing or key in fresh:
+                    continue
+                if result.type == "succeeded":
+                    response = self.to_response(result.message)
+                    group.append((key, self.name, self.model, response))
+                    fresh[key] = response
+                    failed.pop(key, None)
+                    if len(group) >= self.store_every:
+                        cache.put_many(group)
+                        group = []
+                else:
+                    detail = getattr(getattr(result, "error", None), "error", None)
+                    failed[key] = f"{result.type}" + (
+                        f": {getattr(detail, 'message', detail)}" if detail else ""
+                    )
+                    problems.append(failed[key])
+        except anthropic.AnthropicError as exc:  # the stream broke midway: keep what was read
+            cache.put_many(group)
             raise translate_error(exc) from exc
-        for item in results:
-            key, result = item.custom_id, item.result
-            if key not in missing or key in fresh:
-                continue
-            if result.type == "succeeded":
-                response = self.to_response(result.message)
-                cache.put(key, self.name, self.model, response)
-                fresh[key] = response
-                failed.pop(key, None)
-            else:
-                detail = getattr(getattr(result, "error", None), "error", None)
-                failed[key] = f"{result.type}" + (f": {getattr(detail, 'message', detail)}" if detail else "")
-                problems.append(failed[key])
-        cache.close_batch(batch_id)
+        except transport_errors() as exc:  # a dropped connection mid-stream: not wrapped by the SDK
+            cache.put_many(group)
+            raise RetryableError(
+                f"connection error while reading Message Batch {batch_id} results: {exc}"
+            ) from exc
+        finally:
+            close = getattr(results, "close", None)  # the HTTP response, if not read to its end
+            if close is not None:
+                close()
+        cache.put_many(group)
+        cache.close_batch(batch_id)  # only now: every result of the batch is stored
         log(
             f"{stage}: batch {batch_id} ended: {counts.succeeded} succeeded, {counts.errored} errored, "
             f"{counts.expired} expired, {counts.canceled} canceled"

@@ -1,5 +1,8 @@
-"""Persistent response cache (SQLite): every response is committed the moment it arrives, so
-a run killed midway keeps every completed response and a re-run pays for none of them twice.
+"""Persistent response cache (SQLite): a per-call response is committed the moment it arrives
+(:meth:`ResponseCache.put`), so a run killed midway keeps every completed response and a re-run
+pays for none of them twice. Message Batch results are stored in groups (:meth:`put_many`, one
+transaction each): the API keeps a batch's results for 29 days and the batch stays open in this
+cache until every result is stored, so a group lost to a crash is read again, not paid again.
 
 Stores prompts and responses only; never credentials. Also records Message Batches that were
 submitted (batch id before polling), so a restarted stage resumes its batch.
@@ -11,6 +14,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from synth_assets.llm.types import LLMResponse
@@ -72,6 +76,20 @@ class ResponseCache:
                 (key, backend, model, response.to_json(), response.received_at),
             )
             self._db.commit()
+
+    def put_many(self, items: Iterable[tuple[str, str, str, LLMResponse]]) -> None:
+        """Store ``(key, backend, model, response)`` items in one transaction: one commit (one
+        fsync) per group instead of one per response, which is what 100,000 batch results need."""
+        rows = []
+        for key, backend, model, response in items:
+            if response.received_at is None:
+                response.received_at = time.time()
+            rows.append((key, backend, model, response.to_json(), response.received_at))
+        if not rows:
+            return
+        with self._lock:
+            with self._db:  # commits on success, rolls the whole group back on an error
+                self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)", rows)
 
     def __len__(self) -> int:
         with self._lock:

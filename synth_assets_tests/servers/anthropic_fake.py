@@ -20,6 +20,13 @@ Behaviours (tuples):
   ends early when the server stops).
 * ``("text", "...")``: answer normally but with exactly this text (``/v1/messages`` only).
 * ``("close",)``: drop the connection without any response.
+* ``("cut", n)``: batch results only: send the first ``n`` JSONL lines, then drop the
+  connection before the body is complete (a stream that breaks midway).
+
+Limits of Message Batch creates, as the real API enforces them: a body over
+``max_batch_bytes`` (256 MB) is answered 413 ``request_too_large`` (read and discarded, never
+parsed or kept), more than ``max_batch_requests`` (100,000) requests 400
+``invalid_request_error``. Both are arguments, so tests can use small values.
 
 Tool use: ``tools`` and ``tool_choice`` are validated like the real API (each tool needs a
 ``name`` and an object ``input_schema``; a forced tool must be one of ``tools``; 400
@@ -31,8 +38,11 @@ other required property gets a minimal value of its type (an enum's first value)
 ``ignore_tools=True`` the server answers with plain text even when a tool is forced (a model
 that ignored the instruction). The same holds for Message Batch results.
 
-Every request is recorded (method, path, parsed JSON body, headers, time). The credential is
-never stored: ``Authorization`` and ``x-api-key`` are reduced to the boolean ``had_auth``.
+Every request is recorded (method, path, parsed JSON body, headers, time). An ended batch
+keeps only its results, and with ``record_bodies=False`` a batch create is recorded with body
+``None``, so a 100,000-request run does not hold every request as parsed JSON; results go out
+as chunked JSONL, encoded a chunk at a time. The credential is never stored:
+``Authorization`` and ``x-api-key`` are reduced to the boolean ``had_auth``.
 Nothing is written to stdout or stderr.
 """
 
@@ -79,6 +89,11 @@ CUSTOM_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 BATCH_PATH_RE = re.compile(r"^/v1/messages/batches/([^/]+)(/results)?$")
+BATCHES_PATH = "/v1/messages/batches"
+MAX_BATCH_REQUESTS = 100_000  # the real API's limits on one Message Batch create
+MAX_BATCH_BYTES = 256_000_000  # "256 MB" in the API docs; the stricter reading of MB
+READ_CHUNK = 1 << 20  # bytes read at a time from an oversize body that is discarded
+RESULTS_CHUNK = 1 << 16  # bytes of JSONL per HTTP chunk of a results response
 
 
 class FakeAPIError(Exception):
@@ -104,11 +119,13 @@ class RecordedRequest:
 @dataclass
 class _Batch:
     id: str
-    requests: list[dict]
+    requests: list[dict]  # emptied once the batch ends and its results are computed
     created_at: datetime
+    size: int = 0  # number of requests
     polls: int = 0
     ended_at: datetime | None = None
     results: list[dict] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def word_count(text: str) -> int:
@@ -263,6 +280,8 @@ class FakeAnthropicServer:
         warns) or ``"request"``.
     ignore_tools: answer with plain text even when ``tool_choice`` forces a tool (tools are
         still validated).
+    max_batch_requests / max_batch_bytes: the create limits (see the module docstring).
+    record_bodies: keep batch create bodies in :attr:`requests` (``False``: ``None`` there).
     """
 
     def __init__(
@@ -282,6 +301,9 @@ class FakeAnthropicServer:
         ignore_tools: bool = False,
         require_auth: bool = True,
         host: str = "127.0.0.1",
+        max_batch_requests: int = MAX_BATCH_REQUESTS,
+        max_batch_bytes: int = MAX_BATCH_BYTES,
+        record_bodies: bool = True,
     ):
         self.responder = responder or default_responder
         self.latency = latency
@@ -305,6 +327,9 @@ class FakeAnthropicServer:
         self.ignore_tools = ignore_tools
         self.require_auth = require_auth
         self.host = host
+        self.max_batch_requests = max_batch_requests
+        self.max_batch_bytes = max_batch_bytes
+        self.record_bodies = record_bodies
 
         self.requests: list[RecordedRequest] = []
         self.batches: dict[str, _Batch] = {}
@@ -416,7 +441,19 @@ class FakeAnthropicServer:
 
     def _dispatch(self, handler: _Handler) -> None:
         length = int(handler.headers.get("content-length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        path = handler.path.split("?", 1)[0]
+        batch_create = handler.command == "POST" and path == BATCHES_PATH
+        too_large = batch_create and length > self.max_batch_bytes
+        if too_large:  # read off the socket (so the client sees the answer) and thrown away
+            left = length
+            while left > 0:
+                chunk = handler.rfile.read(min(left, READ_CHUNK))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            raw = b""
+        else:
+            raw = handler.rfile.read(length) if length else b""
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -424,19 +461,26 @@ class FakeAnthropicServer:
             parse_error = True
         else:
             parse_error = False
+        del raw
         headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() not in SECRET_HEADERS}
         had_auth = any(handler.headers.get(name) for name in SECRET_HEADERS)
-        path = handler.path.split("?", 1)[0]
+        kept = body if self.record_bodies or not batch_create else None
         with self._lock:
-            self.requests.append(RecordedRequest(handler.command, path, body, headers, had_auth, time.time()))
+            self.requests.append(RecordedRequest(handler.command, path, kept, headers, had_auth, time.time()))
         if self.require_auth and not had_auth:
             return self._error(handler, 401, "x-api-key header is required")
+        if too_large:
+            return self._error(
+                handler,
+                413,
+                f"Request exceeds the maximum allowed number of bytes ({length} > {self.max_batch_bytes})",
+            )
         if parse_error:
             return self._error(handler, 400, "request body is not valid JSON")
         match = BATCH_PATH_RE.match(path)
         if handler.command == "POST" and path == "/v1/messages":
             return self._messages(handler, body)
-        if handler.command == "POST" and path == "/v1/messages/batches":
+        if batch_create:
             return self._batch_create(handler, body)
         if handler.command == "GET" and match and match.group(2):
             return self._batch_results(handler, match.group(1))
@@ -444,8 +488,9 @@ class FakeAnthropicServer:
             return self._batch_retrieve(handler, match.group(1))
         return self._error(handler, 404, f"no route {handler.command} {path}")
 
-    def _apply(self, handler: _Handler, endpoint: str) -> tuple[bool, str | None]:
-        """Run the endpoint's next scripted behaviour: (answered already?, text override)."""
+    def _apply(self, handler: _Handler, endpoint: str) -> tuple[bool, Any]:
+        """Run the endpoint's next scripted behaviour: (answered already?, override): the
+        text of ``("text", ...)``, the line count of ``("cut", n)``, else ``None``."""
         behaviour = self._next_behaviour(endpoint)
         if behaviour is None:
             return False, None
@@ -459,7 +504,7 @@ class FakeAnthropicServer:
         if kind == "sleep":
             self._stopping.wait(behaviour[1])
             return False, None
-        if kind == "text":
+        if kind in ("text", "cut"):
             return False, behaviour[1]
         if kind == "close":
             handler.close_connection = True
@@ -619,6 +664,13 @@ class FakeAnthropicServer:
         requests = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(requests, list) or not requests:
             return self._error(handler, 400, "requests: at least one request is required")
+        if len(requests) > self.max_batch_requests:
+            return self._error(
+                handler,
+                400,
+                f"requests: List should have at most {self.max_batch_requests} items after "
+                f"validation, not {len(requests)}",
+            )
         seen = set()
         for i, item in enumerate(requests):
             custom_id = item.get("custom_id")
@@ -632,7 +684,9 @@ class FakeAnthropicServer:
             problem = self._validate_params(item.get("params"))
             if problem:
                 return self._error(handler, 400, f"requests.{i}.params.{problem}")
-        batch = _Batch(id=self._next_id("msgbatch"), requests=requests, created_at=datetime.now(UTC))
+        batch = _Batch(
+            id=self._next_id("msgbatch"), requests=requests, size=len(requests), created_at=datetime.now(UTC)
+        )
         with self._lock:
             self.batches[batch.id] = batch
         self._json(handler, 200, self._batch_json(batch))
@@ -652,7 +706,9 @@ class FakeAnthropicServer:
         self._json(handler, 200, self._batch_json(batch))
 
     def _end(self, batch: _Batch) -> None:
-        """Compute every result (under the lock) and mark the batch ended."""
+        """Compute every result (under the lock), count them and mark the batch ended; the
+        requests are dropped (the recorded create body keeps them unless ``record_bodies`` is
+        off)."""
         results = []
         for item in batch.requests:
             custom_id, params = item["custom_id"], item["params"]
@@ -689,17 +745,20 @@ class FakeAnthropicServer:
             results.append({"custom_id": custom_id, "result": result})
         if self.results_order == "reverse":
             results.reverse()
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        for item in results:
+            counts[item["result"]["type"]] += 1
         batch.results = results
+        batch.counts = counts
+        batch.requests = []
         batch.ended_at = datetime.now(UTC)
 
     def _batch_json(self, batch: _Batch) -> dict:
-        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
-        if batch.ended_at is None:
-            counts["processing"] = len(batch.requests)
-        else:
-            for item in batch.results:
-                counts[item["result"]["type"]] += 1
         ended = batch.ended_at is not None
+        if ended:
+            counts = dict(batch.counts)
+        else:
+            counts = {"processing": batch.size, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         return {
             "id": batch.id,
             "type": "message_batch",
@@ -714,7 +773,7 @@ class FakeAnthropicServer:
         }
 
     def _batch_results(self, handler: _Handler, batch_id: str) -> None:
-        answered, _ = self._apply(handler, "batch_results")
+        answered, cut = self._apply(handler, "batch_results")
         if answered:
             return
         with self._lock:
@@ -723,8 +782,43 @@ class FakeAnthropicServer:
             return self._error(handler, 404, f"no Message Batch {batch_id}")
         if batch.ended_at is None:
             return self._error(handler, 400, f"Message Batch {batch_id} has not ended yet")
-        payload = "".join(json.dumps(item) + "\n" for item in batch.results).encode()
-        self._send(handler, 200, payload, "application/binary")
+        self._send_jsonl(handler, batch.results, cut)
+
+    def _send_jsonl(self, handler: _Handler, items: list[dict], cut: int | None = None) -> None:
+        """JSONL with chunked transfer encoding, encoded a chunk at a time (never the whole
+        body at once); with ``cut`` the connection drops after that many lines."""
+
+        def write_chunk(data: bytes) -> None:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        try:
+            handler.send_response(200)
+            handler.send_header("content-type", "application/binary")
+            handler.send_header("transfer-encoding", "chunked")
+            handler.send_header("request-id", self._next_id("req"))
+            handler.end_headers()
+            buffer: list[bytes] = []
+            buffered = 0
+            for index, item in enumerate(items):
+                if cut is not None and index >= cut:
+                    break
+                line = (json.dumps(item) + "\n").encode()
+                buffer.append(line)
+                buffered += len(line)
+                if buffered >= RESULTS_CHUNK:
+                    write_chunk(b"".join(buffer))
+                    buffer, buffered = [], 0
+            if buffer:
+                write_chunk(b"".join(buffer))
+            if cut is not None:
+                handler.wfile.flush()
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                return
+            handler.wfile.write(b"0\r\n\r\n")
+            handler.wfile.flush()
+        except OSError:  # the client gave up (timeout) and closed the socket
+            handler.close_connection = True
 
     # -- responses -------------------------------------------------------------------------
     def _error(self, handler: _Handler, status: int, message: str, headers: dict | None = None) -> None:
