@@ -76,6 +76,7 @@ bench: setup
 	$(BIN)/python bench/dedup.py
 	$(BIN)/python bench/instruction_utility.py
 	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/scale.py
 
 # what changed between two exports: make diff A=<version or export folder> B=<version or folder>
 diff: setup

@@ -29,10 +29,10 @@ LATENCY = 0.2
 CONCURRENCY = 32
 
 
-def _serve(conn, latency: float, responder=None) -> None:
+def _serve(conn, latency: float, responder=None, options: dict | None = None) -> None:
     from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
-    options = {"responder": responder} if responder else {}
+    options = dict(options or {}, **({"responder": responder} if responder else {}))
     with FakeAnthropicServer(latency=latency, **options) as server:
         conn.send(server.base_url)
         while conn.recv() == "count":
@@ -42,13 +42,14 @@ def _serve(conn, latency: float, responder=None) -> None:
 class ServerProcess:
     """The fake API in a child process (so its threads do not share our interpreter lock)."""
 
-    def __init__(self, latency: float, responder=None):
-        """``responder``: a module-level function (it is sent to the child process)."""
+    def __init__(self, latency: float, responder=None, options: dict | None = None):
+        """``responder``: a module-level function (it is sent to the child process);
+        ``options``: more FakeAnthropicServer arguments."""
         import multiprocessing
 
         self._conn, child = multiprocessing.Pipe()
         self._process = multiprocessing.get_context("spawn").Process(
-            target=_serve, args=(child, latency, responder), daemon=True
+            target=_serve, args=(child, latency, responder, options), daemon=True
         )
 
     def __enter__(self) -> ServerProcess:
