@@ -33,6 +33,7 @@ of any step). Goals: DCR exponent at most 1.1, no step above 8 GB at its largest
     python bench/scale.py                  # about 20 minutes on 2 cores
     python bench/scale.py --steps dcr,fid  # some steps only
     python bench/scale.py --quick          # every size / 100
+    python bench/scale.py --steps batch --sizes 100000,200000
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ SIZES = {
 }
 DCR_REFERENCE_ROWS = 10_000
 PROMPT_BYTES = 2_800
+KILL_AFTER_SUBMITS = 2  # batch_resume: the first process dies once this many batches are submitted
 GOAL_DCR_EXPONENT = 1.1
 GOAL_PEAK_MB = 8 * 1024
 FILLER = (
@@ -290,7 +292,9 @@ def _report_growth(step: str, sizes: list[int], results: list[dict]) -> float:
 
 
 def _short(n: int) -> str:
-    return f"{n // 1_000_000}M" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n // 1000}k"
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
 def _print_row(step: str, size: int, r: dict) -> None:
@@ -301,9 +305,10 @@ def _print_row(step: str, size: int, r: dict) -> None:
     )
 
 
-def run_batch_sizes(sizes: list[int], workdir: Path, max_batch_bytes: int) -> tuple[list[dict], dict]:
+def run_batch_sizes(sizes: list[int], workdir: Path, max_batch_bytes: int) -> list[dict]:
     """Each size against a fresh loopback API (its own process, enforcing the same byte limit),
-    then the crash-and-resume pair at the largest size."""
+    then the crash-and-resume pair at the largest size, when that size needs more than one
+    batch. Returns the measurements, the resumed run last if there was one."""
     from bench.llm_throughput import ServerProcess
 
     server_options = {"record_bodies": False, "max_batch_bytes": max_batch_bytes}
@@ -319,24 +324,36 @@ def run_batch_sizes(sizes: list[int], workdir: Path, max_batch_bytes: int) -> tu
         if "seconds" not in results[-1]:
             raise SystemExit(f"batch at {size} failed: exit code {results[-1]['returncode']}")
         _print_row("batch", size, results[-1])
-    size = sizes[-1]
+    size, batches = sizes[-1], results[-1]["submitted"]
+    if batches < KILL_AFTER_SUBMITS:
+        print(f"batch_resume skipped: {size:,d} requests fit in {batches} batch", flush=True)
+        return results
     cache = workdir / f"resume_{size}.sqlite"
     with ServerProcess(latency=0.0, options=server_options) as server:
         common = {"base_url": server.base_url, "cache_path": cache, "max_batch_bytes": max_batch_bytes}
-        killed = _child("batch", size, kill_after_submits=2, **common)
+        killed = _child("batch", size, kill_after_submits=KILL_AFTER_SUBMITS, **common)
         resumed = _child("batch", size, **common)
+    # the killed run had submitted two batches: the second is resumed, not submitted again
+    expected = batches - KILL_AFTER_SUBMITS
+    if "seconds" not in resumed or resumed["submitted"] != expected or resumed["resumed"] != 1:
+        raise SystemExit(
+            f"the resumed run submitted {resumed.get('submitted')} batches (expected {expected}) "
+            f"and resumed {resumed.get('resumed')} (expected 1)"
+        )
     print(
-        f"batch_resume {size:,d}: first process exit code {killed.get('returncode')} after its second "
-        f"batch was submitted; the second process {resumed['detail']} in {resumed['seconds']:.1f} s",
+        f"batch_resume {size:,d}: first process exit code {killed.get('returncode')} after its batch "
+        f"{KILL_AFTER_SUBMITS} was submitted; the second process {resumed['detail']} in "
+        f"{resumed['seconds']:.1f} s",
         flush=True,
     )
-    return results, resumed
+    return results + [resumed]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", default="dcr,tstr,batch,dedup,fid")
     parser.add_argument("--quick", action="store_true", help="every size divided by 100")
+    parser.add_argument("--sizes", help="comma-separated sizes for every chosen step, e.g. 100000,200000")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -368,13 +385,13 @@ def main() -> None:
     all_peaks = []
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
         for step in steps:
-            sizes = [max(10, n // divisor) for n in SIZES[step]]
+            chosen = [int(n) for n in args.sizes.split(",")] if args.sizes else SIZES[step]
+            sizes = [max(10, n // divisor) for n in chosen]
             if step == "batch":
                 # --quick lowers the API's byte limit with the sizes, so the split still happens
-                results, resumed = run_batch_sizes(sizes, Path(tmp), MAX_BATCH_BYTES // divisor)
-                all_peaks.append(resumed["peak_rss_mb"])
-                if "seconds" not in resumed or resumed["submitted"] or not resumed["resumed"]:
-                    raise SystemExit("the resumed batch run submitted requests again or resumed nothing")
+                results = run_batch_sizes(sizes, Path(tmp), MAX_BATCH_BYTES // divisor)
+                all_peaks += [r["peak_rss_mb"] for r in results[len(sizes) :]]
+                results = results[: len(sizes)]
             else:
                 results = []
                 for size in sizes:
