@@ -12,9 +12,10 @@ Row distance, as SDMetrics' ``dcr_utils`` defines it (docs/metrics.md, "Row dist
 * row distance = mean of the column distances.
 
 The search is exact brute force, arranged so the heavy work runs in a few fused kernels:
-clean numeric columns go through one L1 ``torch.cdist`` (values scaled by 1/range, so no cap is
-needed for in-range values), query values outside the reference range get an exact sparse
-correction for the cap, missing values are filled in and the pairs they touch corrected
+clean numeric columns go through one L1 ``torch.cdist`` (values centred on the reference's
+minimum and scaled by 1/range, so no cap is needed for in-range values), query rows that can
+be more than one range away from some reference value get an exact sparse correction for the
+cap, missing values are filled in and the pairs they touch corrected
 exactly (a cost that grows with the share of missing values, not with every pair),
 low-cardinality categoricals become one matrix product of one-hot encodings (float32: it only
 counts matches, exactly), and only columns with zero range, no value in the reference or high
@@ -23,7 +24,7 @@ cardinality take the column-by-column path.
 Memory: the reference side is encoded once (its one-hot matrix included); the query side keeps
 one float per numeric column and one integer per categorical column, and its one-hot rows are
 built block by block, so a million query rows cost about (8 bytes x columns) each plus one
-block of ``CHUNK_ELEMENTS`` distances, whatever the number of category levels.
+block of ``CHUNK_ELEMENTS`` distances (or one-hot values, with more levels than reference rows).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _as_float(values: pd.Series) -> np.ndarray:
 @dataclass
 class _MissingValues:
     """A numeric column with missing values, searched with the clean ones: its missing values
-    are filled with ``fill`` (the reference's smallest value, scaled), and each block corrects
+    are filled with the reference's smallest value (0 once centred), and each block corrects
     the pairs involving a missing value (one side missing: 1; both: 0)."""
 
     column: int  # index among the clean columns
@@ -127,19 +128,21 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
                 span = float(np.nanmax(r) - np.nanmin(r)) if np.isfinite(r).any() else 0.0
             q_nan, r_nan = np.isnan(q), np.isnan(r)
             if span > 0 and not r_nan.all():
+                # centred on the reference's minimum before scaling: large values (epoch
+                # seconds) keep their precision in the differences
                 fill = float(np.nanmin(r))
                 if q_nan.any() or r_nan.any():
                     missing_values.append(
                         _MissingValues(
                             column=len(clean_q),
-                            fill=fill / span,
+                            fill=0.0,
                             q_missing=torch.from_numpy(q_nan),
                             r_missing_rows=torch.from_numpy(np.flatnonzero(r_nan)),
                             r_present=torch.from_numpy((~r_nan).astype(np.float64)),
                         )
                     )
-                clean_q.append(np.where(q_nan, fill, q) / span)
-                clean_r.append(np.where(r_nan, fill, r) / span)
+                clean_q.append((np.where(q_nan, fill, q) - fill) / span)
+                clean_r.append((np.where(r_nan, fill, r) - fill) / span)
             else:
                 slow_numeric.append((q, r, span))
         else:
@@ -163,8 +166,10 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
     cr = torch.from_numpy(np.stack(clean_r, axis=1)) if clean_r else torch.zeros(n_r, 0, dtype=torch.float64)
     over = []
     for j in range(cq.shape[1]):
+        # rows with some |x - y| > 1 to cap: outside the reference range, or inside a reference
+        # range wider than the span (spans of other data, e.g. real rows for a synthetic reference)
         low, high = cr[:, j].min(), cr[:, j].max()
-        rows = torch.nonzero((cq[:, j] < low) | (cq[:, j] > high)).flatten()
+        rows = torch.nonzero((cq[:, j] - low > 1.0) | (high - cq[:, j] > 1.0)).flatten()
         if len(rows):
             over.append((j, rows))
     return _Encoded(
@@ -209,9 +214,9 @@ def _block_distance_sums(enc: _Encoded, lo: int, hi: int) -> torch.Tensor:
             total[:, m.r_missing_rows] += (present - (x - m.fill).abs().clamp_(max=1.0)).unsqueeze(1)
         rows = torch.nonzero(m.q_missing[lo:hi]).flatten()
         if len(rows):
-            # it added |fill - y| (both in range) for a missing query value: 1 if y is present
+            # it added min(|fill - y|, 1) for a missing query value: 1 if y is present
             y = enc.clean_r[:, m.column]
-            total[rows] += ((1.0 - (m.fill - y).abs()) * m.r_present).unsqueeze(0)
+            total[rows] += ((1.0 - (m.fill - y).abs().clamp_(max=1.0)) * m.r_present).unsqueeze(0)
     for q, r, span in enc.slow_numeric:
         qb = torch.from_numpy(q[lo:hi]).unsqueeze(1)
         rb = torch.from_numpy(r).unsqueeze(0)
@@ -245,7 +250,9 @@ def nearest_distances(
     if reference.shape[1] == 0:
         raise ValueError("no columns to compare")
     enc = _encode(queries, reference, spans)
-    chunk = max(1, CHUNK_ELEMENTS // max(1, len(reference)))
+    # a block holds query rows x reference rows distances and query rows x levels one-hot values
+    width = max(len(reference), enc.onehot_r.shape[1] if enc.onehot_r is not None else 0)
+    chunk = max(1, CHUNK_ELEMENTS // max(1, width))
     out = np.empty((len(queries), k), dtype=np.float64)
     with torch.no_grad():
         for lo in range(0, len(queries), chunk):

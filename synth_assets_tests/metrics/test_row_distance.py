@@ -97,3 +97,37 @@ def test_query_rows_keep_one_integer_per_categorical_column():
     got = rd.nearest_distances(queries, reference, k=1)[:3, 0]
     # rows 3 ("l3", "v") and 4 ("l4", "u") exist; no reference row is "unseen"
     np.testing.assert_array_equal(got, [0.0, 0.5, 0.0])
+
+
+def test_spans_narrower_than_the_reference_still_cap_at_one():
+    """A synthetic reference may reach past the real rows' range (membership inference scores
+    real rows against synthetic ones with the real spans): every column distance stays <= 1."""
+    spans = {"a": 1.0}
+    got = nearest_distances(pd.DataFrame({"a": [0.0]}), pd.DataFrame({"a": [-5.0, 5.0]}), k=2, spans=spans)
+    np.testing.assert_array_equal(got, [[1.0, 1.0]])
+    queries = pd.DataFrame({"a": [0.0, np.nan]})
+    reference = pd.DataFrame({"a": [-5.0, 5.0, np.nan]})
+    got = nearest_distances(queries, reference, k=3, spans=spans)
+    np.testing.assert_array_equal(got, [[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+
+
+def test_equal_datetime_distances_stay_ties_with_missing_values():
+    """Epoch seconds (~1.7e9) over a span of an hour: the distances keep their precision, so
+    two rows equally far from train and holdout count as a tie (DCR share 1/2), NaT or not."""
+    from synth_assets.metrics.privacy import dcr_share
+
+    t0 = pd.Timestamp("2024-05-01")
+
+    def at(*seconds):
+        return pd.DataFrame(
+            {"t": [t0 + pd.Timedelta(seconds=s) if s is not None else pd.NaT for s in seconds]}
+        )
+
+    broken = []
+    for a in range(0, 3600, 37):
+        synthetic = at(a + 100)
+        d_train = nearest_distances(synthetic, at(0, 3600, None, a), spans={"t": 3600.0})[:, 0]
+        d_holdout = nearest_distances(synthetic, at(0, 3600, None, a + 200), spans={"t": 3600.0})[:, 0]
+        if dcr_share(d_train, d_holdout) != 0.5:
+            broken.append(a)
+    assert broken == []
