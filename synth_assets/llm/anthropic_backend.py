@@ -199,7 +199,8 @@ class AnthropicBatchBackend(AnthropicBackend):
     closed in the cache only after every result is stored, so a crash while reading leaves it
     open and the next run reads its results from the API again (kept there 29 days). Errored,
     expired or canceled requests are logged and resubmitted in a new batch, up to
-    ``max_rounds`` batches in all.
+    ``max_rounds`` rounds in all. Within a round every part is submitted before any is
+    polled, so several batches are processed side by side.
     """
 
     name = "anthropic_batch"
@@ -322,15 +323,19 @@ class AnthropicBatchBackend(AnthropicBackend):
                 break
             failed = {key: failed[key] for key in pending if key in failed}
             parts = self.split(pending, sizes)
+            # every part is submitted before any is polled: the API works on them side by side
+            # (one 24-hour window, not one per part)
+            batch_ids = []
             for part_no, part in enumerate(parts, 1):
-                batch_id = self._submit(part, missing)
-                cache.record_batch(batch_id, stage_key, part)
+                batch_ids.append(self._submit(part, missing))
+                cache.record_batch(batch_ids[-1], stage_key, part)
                 log(
-                    f"{stage}: submitted Message Batch {batch_id} with {len(part)} requests "
+                    f"{stage}: submitted Message Batch {batch_ids[-1]} with {len(part)} requests "
                     f"(round {round_no} of {self.max_rounds}"
                     + (f", part {part_no} of {len(parts)}" if len(parts) > 1 else "")
                     + ")"
                 )
+            for batch_id in batch_ids:
                 self._collect(batch_id, missing, cache, fresh, failed, stage, log)
         remaining = {key: failed.get(key, "no result") for key in missing if key not in fresh}
         return fresh, remaining
@@ -365,11 +370,18 @@ class AnthropicBatchBackend(AnthropicBackend):
             self.sleep(self.poll_interval)
         problems = []
         group: list[tuple[str, str, str, LLMResponse]] = []
+        n_read = 0
         results = self._api("read Message Batch results", self._client.messages.batches.results, batch_id)
         try:
             for item in results:  # decoded line by line as the JSONL arrives
+                n_read += 1
                 key, result = item.custom_id, item.result
-                if key not in missing or key in fresh:
+                if key in fresh:
+                    continue
+                if key not in missing:
+                    # a resumed batch's request this stage no longer asks for: paid for, so kept
+                    if result.type == "succeeded":
+                        group.append((key, self.name, self.model, self.to_response(result.message)))
                     continue
                 if result.type == "succeeded":
                     response = self.to_response(result.message)
@@ -393,11 +405,20 @@ class AnthropicBatchBackend(AnthropicBackend):
             raise RetryableError(
                 f"connection error while reading Message Batch {batch_id} results: {exc}"
             ) from exc
+        except ValueError as exc:  # a line cut short: the SDK's JSON decoder fails on it
+            cache.put_many(group)
+            raise RetryableError(f"malformed line in Message Batch {batch_id} results: {exc}") from exc
         finally:
             close = getattr(results, "close", None)  # the HTTP response, if not read to its end
             if close is not None:
                 close()
         cache.put_many(group)
+        expected = counts.succeeded + counts.errored + counts.expired + counts.canceled
+        if n_read < expected:  # a stream that ended early: the batch stays open for the next run
+            raise RetryableError(
+                f"Message Batch {batch_id} results ended after {n_read} of {expected} results; the "
+                "batch stays open and a re-run reads it again"
+            )
         cache.close_batch(batch_id)  # only now: every result of the batch is stored
         log(
             f"{stage}: batch {batch_id} ended: {counts.succeeded} succeeded, {counts.errored} errored, "

@@ -368,3 +368,62 @@ def test_put_many_stores_in_one_transaction_and_get_many_reads_back(cache, cache
         assert other.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 3
     cache.put_many([("key-1", "anthropic_batch", MODEL, LLMResponse(text="replaced"))])
     assert cache.get("key-1").text == "replaced" and len(cache) == 3
+
+
+@pytest.mark.parametrize("ending", [("short", 3), ("torn", 3)])
+def test_results_that_end_early_leave_the_batch_open(cache_path, ending):
+    """A results stream that ends cleanly but early, or on half a line, is not taken for the
+    whole batch: the batch stays open (nothing is submitted, or paid for, again) and a re-run
+    reads it again."""
+    requests = [chat(f"early end {i}") for i in range(5)]
+    with FakeAnthropicServer(results_order="request") as server:
+        server.then(ending, endpoint="batch_results")
+        first = ResponseCache(cache_path)
+        with pytest.raises(LLMError, match="ended after 3 of 5 results|malformed line"):
+            make_client(server, first, store_every=2).generate(requests, stage="early")
+        first.close()
+        [(_, status, _)] = batch_rows(cache_path)
+        assert status == "submitted"
+        second = ResponseCache(cache_path)
+        try:
+            responses, usage = make_client(server, second).generate(requests, stage="early")
+        finally:
+            second.close()
+        assert len(server.batch_creates()) == 1
+        assert [r.text for r in responses] == [expected_text(r) for r in requests]
+        assert usage.cache_hits == 3 and [s for _, s, _ in batch_rows(cache_path)] == ["collected"]
+
+
+def test_parts_are_all_submitted_before_any_is_polled(server, cache):
+    """A stage split into several batches: the API gets every part at once, not one per
+    24-hour window."""
+    requests = [chat(f"parallel part {i}") for i in range(7)]
+    make_client(server, cache, max_batch_requests=3).generate(requests, stage="parts")
+    order = [
+        ("create" if r.method == "POST" else "poll")
+        for r in server.recorded()
+        if r.path.startswith("/v1/messages/batches") and not r.path.endswith("/results")
+    ]
+    assert order[:3] == ["create"] * 3 and order.count("create") == 3, order
+
+
+def test_a_resumed_batch_keeps_results_the_stage_no_longer_asks_for(cache_path):
+    """A batch submitted for 4 requests, resumed by a run that asks for 2 of them: the other
+    two answers are paid for, so they are stored, and a later run asking for them pays nothing."""
+    requests = [chat(f"shrinking stage {i}") for i in range(4)]
+    with FakeAnthropicServer(results_order="request") as server:
+        server.then(("cut", 0), endpoint="batch_results")
+        first = ResponseCache(cache_path)
+        with pytest.raises(LLMError):
+            make_client(server, first).generate(requests, stage="shrink")
+        first.close()
+        second = ResponseCache(cache_path)
+        try:
+            make_client(server, second).generate(requests[:2], stage="shrink")
+            responses, usage = make_client(server, second).generate(requests[2:], stage="shrink")
+        finally:
+            second.close()
+        assert len(server.batch_creates()) == 1
+        assert usage.cache_hits == 2 and [r.text for r in responses] == [
+            expected_text(r) for r in requests[2:]
+        ]

@@ -22,6 +22,9 @@ Behaviours (tuples):
 * ``("close",)``: drop the connection without any response.
 * ``("cut", n)``: batch results only: send the first ``n`` JSONL lines, then drop the
   connection before the body is complete (a stream that breaks midway).
+* ``("short", n)``: batch results only: send the first ``n`` lines and end the body cleanly
+  (a stream that ends early without an error).
+* ``("torn", n)``: batch results only: ``n`` lines, then half of the next one, ended cleanly.
 
 Limits of Message Batch creates, as the real API enforces them: a body over
 ``max_batch_bytes`` (256 MB) is answered 413 ``request_too_large`` (read and discarded, never
@@ -490,7 +493,7 @@ class FakeAnthropicServer:
 
     def _apply(self, handler: _Handler, endpoint: str) -> tuple[bool, Any]:
         """Run the endpoint's next scripted behaviour: (answered already?, override): the
-        text of ``("text", ...)``, the line count of ``("cut", n)``, else ``None``."""
+        text of ``("text", ...)``, the whole behaviour for ``cut`` / ``short`` / ``torn``, else ``None``."""
         behaviour = self._next_behaviour(endpoint)
         if behaviour is None:
             return False, None
@@ -504,8 +507,10 @@ class FakeAnthropicServer:
         if kind == "sleep":
             self._stopping.wait(behaviour[1])
             return False, None
-        if kind in ("text", "cut"):
+        if kind == "text":
             return False, behaviour[1]
+        if kind in ("cut", "short", "torn"):
+            return False, behaviour
         if kind == "close":
             handler.close_connection = True
             try:
@@ -773,7 +778,7 @@ class FakeAnthropicServer:
         }
 
     def _batch_results(self, handler: _Handler, batch_id: str) -> None:
-        answered, cut = self._apply(handler, "batch_results")
+        answered, ending = self._apply(handler, "batch_results")
         if answered:
             return
         with self._lock:
@@ -782,11 +787,12 @@ class FakeAnthropicServer:
             return self._error(handler, 404, f"no Message Batch {batch_id}")
         if batch.ended_at is None:
             return self._error(handler, 400, f"Message Batch {batch_id} has not ended yet")
-        self._send_jsonl(handler, batch.results, cut)
+        self._send_jsonl(handler, batch.results, ending)
 
-    def _send_jsonl(self, handler: _Handler, items: list[dict], cut: int | None = None) -> None:
+    def _send_jsonl(self, handler: _Handler, items: list[dict], ending: tuple | None = None) -> None:
         """JSONL with chunked transfer encoding, encoded a chunk at a time (never the whole
-        body at once); with ``cut`` the connection drops after that many lines."""
+        body at once); ``ending``: a scripted ``cut`` / ``short`` / ``torn`` behaviour."""
+        kind, limit = ending if ending else (None, None)
 
         def write_chunk(data: bytes) -> None:
             handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
@@ -800,7 +806,10 @@ class FakeAnthropicServer:
             buffer: list[bytes] = []
             buffered = 0
             for index, item in enumerate(items):
-                if cut is not None and index >= cut:
+                if limit is not None and index >= limit:
+                    if kind == "torn":
+                        line = (json.dumps(item) + "\n").encode()
+                        buffer.append(line[: len(line) // 2])
                     break
                 line = (json.dumps(item) + "\n").encode()
                 buffer.append(line)
@@ -810,7 +819,7 @@ class FakeAnthropicServer:
                     buffer, buffered = [], 0
             if buffer:
                 write_chunk(b"".join(buffer))
-            if cut is not None:
+            if kind == "cut":
                 handler.wfile.flush()
                 handler.close_connection = True
                 handler.connection.shutdown(socket.SHUT_RDWR)
