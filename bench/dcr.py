@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -33,6 +32,8 @@ import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.memory import peak_rss_mib, rss_mib  # noqa: E402
 
 
 def make_table(n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -75,21 +76,13 @@ def build(rows: int, seed: int = 0):
     return synthetic, pin_ranges(train, low, high), pin_ranges(holdout, low, high)
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def run_one(impl: str, rows: int) -> dict:
     """Compute the share with one implementation; runs in its own process for clean memory."""
     from synth_assets.metrics.privacy import dcr_report
     from synth_assets.metrics.row_distance import sdmetrics_metadata
 
     synthetic, train, holdout = build(rows)
-    before = _rss_mib()
+    before = rss_mib()
     started = time.perf_counter()
     if impl == "ours":
         value = dcr_report(synthetic, train, holdout).dcr_share
@@ -107,7 +100,7 @@ def run_one(impl: str, rows: int) -> dict:
                 table_name="bench",
             )["synthetic_data_percentages"]["closer_to_training"]
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     return {"value": value, "seconds": seconds, "peak_rss_mib": peak, "peak_over_data_mib": peak - before}
 
 

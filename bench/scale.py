@@ -44,7 +44,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -77,16 +76,17 @@ FILLER = (
 )
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def timed(work):
+    """``work()``'s result and its measurement: seconds, this process's peak RSS and how far
+    that peak rose above the RSS before ``work`` (the data already loaded), in MiB."""
+    from bench.memory import peak_rss_mib, rss_mib
 
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    before = rss_mib()
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    peak = peak_rss_mib()
+    return result, {"seconds": seconds, "peak_rss_mb": peak, "over_data_mb": peak - before}
 
 
 # -- the steps (each runs in a child process) ----------------------------------------------
@@ -104,14 +104,9 @@ def measure_dcr(size: int, seed: int = 0) -> dict:
     near[numeric] = near[numeric] + rng.normal(0, 0.3, (len(near), len(numeric)))
     synthetic = pd.concat([near, make_table(size - len(near), rng)], ignore_index=True)
     del near
-    before = _rss_mb()
-    started = time.perf_counter()
-    result = dcr_report(synthetic, train, holdout, max_rows=None)
-    seconds = time.perf_counter() - started
+    result, stats = timed(lambda: dcr_report(synthetic, train, holdout, max_rows=None))
     return {
-        "seconds": seconds,
-        "peak_rss_mb": _peak_mb(),
-        "over_data_mb": _peak_mb() - before,
+        **stats,
         "detail": f"dcr_share={result.dcr_share:.4f} reference_rows={result.n_reference_rows} "
         f"folds={result.n_train_folds}",
     }
@@ -144,14 +139,9 @@ def measure_tstr(size: int, seed: int = 0) -> dict:
     synthetic[numeric] = synthetic[numeric] + rng.normal(0, 0.5, (n_train, len(numeric)))
     flip = rng.random(n_train) < 0.05
     synthetic.loc[flip, "target"] = ~synthetic.loc[flip, "target"]
-    before = _rss_mb()
-    started = time.perf_counter()
-    result = tstr_report(synthetic, train, holdout, "target", "binary")
-    seconds = time.perf_counter() - started
+    result, stats = timed(lambda: tstr_report(synthetic, train, holdout, "target", "binary"))
     return {
-        "seconds": seconds,
-        "peak_rss_mb": _peak_mb(),
-        "over_data_mb": _peak_mb() - before,
+        **stats,
         "detail": f"tstr_ratio={result.tstr_ratio:.4f} trtr_auc={result.trtr_score:.4f}",
     }
 
@@ -190,17 +180,12 @@ def measure_batch(
     client = LLMClient(backend, cache=ResponseCache(cache_path), log=log)
     requests = [LLMRequest.chat([{"role": "user", "content": p}], max_tokens=64) for p in _prompts(size)]
     prompt_mb = sum(len(r.messages[0][1]) for r in requests) / 2**20
-    before = _rss_mb()
-    started = time.perf_counter()
-    responses, usage = client.generate(requests, stage="bench_batch")
-    seconds = time.perf_counter() - started
+    (responses, usage), stats = timed(lambda: client.generate(requests, stage="bench_batch"))
     answered = sum(1 for r in responses if r.text.startswith("echo: Request"))
     if answered != size:
         raise SystemExit(f"only {answered} of {size} requests answered")
     return {
-        "seconds": seconds,
-        "peak_rss_mb": _peak_mb(),
-        "over_data_mb": _peak_mb() - before,
+        **stats,
         "detail": f"batches_submitted={counts['submitted']} batches_resumed={counts['resumed']} "
         f"cached={usage.cache_hits} prompts_mib={prompt_mb:.0f}",
         "submitted": counts["submitted"],
@@ -213,14 +198,10 @@ def measure_dedup(size: int) -> dict:
     from synth_assets.instructions.dedup import near_duplicates
 
     texts = dataset(size)
-    before = _rss_mb()
-    started = time.perf_counter()
-    rejected = sum(reason is not None for reason in near_duplicates(texts, exact_below=1000))
-    seconds = time.perf_counter() - started
+    reasons, stats = timed(lambda: near_duplicates(texts, exact_below=1000))
+    rejected = sum(reason is not None for reason in reasons)
     return {
-        "seconds": seconds,
-        "peak_rss_mb": _peak_mb(),
-        "over_data_mb": _peak_mb() - before,
+        **stats,
         "detail": f"rejected={rejected}",
     }
 
@@ -246,14 +227,9 @@ def measure_fid(size: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     real = _jittered(split.train, size, 0.02, rng)
     fake = _jittered(split.holdout, size, 0.08, rng)
-    before = _rss_mb()
-    started = time.perf_counter()
-    value = fid(extractor.features(real), extractor.features(fake))
-    seconds = time.perf_counter() - started
+    value, stats = timed(lambda: fid(extractor.features(real), extractor.features(fake)))
     return {
-        "seconds": seconds,
-        "peak_rss_mb": _peak_mb(),
-        "over_data_mb": _peak_mb() - before,
+        **stats,
         "detail": f"fid={value:.4f}",
     }
 

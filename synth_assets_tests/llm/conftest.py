@@ -1,8 +1,9 @@
 """Fixtures of the Anthropic backend tests: a fake key in the environment (and no other
-Anthropic settings leaking in from it), and the loopback Messages API."""
+Anthropic settings leaking in from it), the loopback Messages API and a response cache."""
 
 import pytest
 
+from synth_assets.llm.cache import ResponseCache
 from synth_assets_tests.servers.anthropic_fake import FakeAnthropicServer
 
 FAKE_KEY = "sk-test-not-a-real-key-7f3a9c"
@@ -20,3 +21,15 @@ def api_key(monkeypatch):
 def server():
     with FakeAnthropicServer() as fake:
         yield fake
+
+
+@pytest.fixture
+def cache_path(tmp_path):
+    return tmp_path / "llm_cache.sqlite"
+
+
+@pytest.fixture
+def cache(cache_path):
+    db = ResponseCache(cache_path)
+    yield db
+    db.close()

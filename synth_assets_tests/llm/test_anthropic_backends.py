@@ -22,18 +22,6 @@ PRICE = Price(input_per_mtok=1.0, output_per_mtok=5.0)
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=1.0)
 
 
-@pytest.fixture
-def cache_path(tmp_path):
-    return tmp_path / "llm_cache.sqlite"
-
-
-@pytest.fixture
-def cache(cache_path):
-    db = ResponseCache(cache_path)
-    yield db
-    db.close()
-
-
 class Recorder(list):
     """A ``sleep`` / ``log`` stand-in that remembers its arguments and returns at once."""
 

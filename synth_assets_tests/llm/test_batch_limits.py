@@ -29,18 +29,6 @@ MODEL = "claude-fake-model"
 FAST = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.1)
 
 
-@pytest.fixture
-def cache_path(tmp_path):
-    return tmp_path / "llm_cache.sqlite"
-
-
-@pytest.fixture
-def cache(cache_path):
-    db = ResponseCache(cache_path)
-    yield db
-    db.close()
-
-
 def chat(text: str) -> LLMRequest:
     return LLMRequest.chat([{"role": "user", "content": text}])
 
