@@ -61,16 +61,20 @@ def pin_ranges(frame: pd.DataFrame, low: pd.Series, high: pd.Series) -> pd.DataF
     return frame
 
 
+def synthetic_rows(train: pd.DataFrame, n: int, rng: np.random.Generator, seed: int = 0) -> pd.DataFrame:
+    """``n`` rows: half noisy near-copies of train rows, half fresh draws."""
+    near = train.sample(n // 2, replace=True, random_state=seed).reset_index(drop=True)
+    numeric = [c for c in near.columns if c.startswith("num_")]
+    near[numeric] = near[numeric] + rng.normal(0, 0.3, (len(near), len(numeric)))
+    return pd.concat([near, make_table(n - len(near), rng)], ignore_index=True)
+
+
 def build(rows: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     real = make_table(rows, rng)
     train = real.iloc[: rows // 2].reset_index(drop=True)
     holdout = real.iloc[rows // 2 :].reset_index(drop=True)
-    n_synthetic = len(train)
-    near = train.sample(n_synthetic // 2, replace=True, random_state=seed).reset_index(drop=True)
-    numeric = [c for c in near.columns if c.startswith("num_")]
-    near[numeric] = near[numeric] + rng.normal(0, 0.3, (len(near), len(numeric)))
-    synthetic = pd.concat([near, make_table(n_synthetic - len(near), rng)], ignore_index=True)
+    synthetic = synthetic_rows(train, len(train), rng, seed)
     pinned = [c for c in real.columns if c.startswith(("num_", "int_")) or c == "when"]
     low, high = real[pinned].min(), real[pinned].max()
     return synthetic, pin_ranges(train, low, high), pin_ranges(holdout, low, high)

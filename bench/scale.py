@@ -91,19 +91,13 @@ def timed(work):
 
 # -- the steps (each runs in a child process) ----------------------------------------------
 def measure_dcr(size: int, seed: int = 0) -> dict:
-    import pandas as pd
-
-    from bench.dcr import make_table
+    from bench.dcr import make_table, synthetic_rows
     from synth_assets.metrics.privacy import dcr_report
 
     rng = np.random.default_rng(seed)
     real = make_table(2 * DCR_REFERENCE_ROWS, rng)
     train, holdout = real.iloc[:DCR_REFERENCE_ROWS], real.iloc[DCR_REFERENCE_ROWS:]
-    near = train.sample(size // 2, replace=True, random_state=seed).reset_index(drop=True)
-    numeric = [c for c in near.columns if c.startswith("num_")]
-    near[numeric] = near[numeric] + rng.normal(0, 0.3, (len(near), len(numeric)))
-    synthetic = pd.concat([near, make_table(size - len(near), rng)], ignore_index=True)
-    del near
+    synthetic = synthetic_rows(train, size, rng, seed)
     result, stats = timed(lambda: dcr_report(synthetic, train, holdout, max_rows=None))
     return {
         **stats,
@@ -146,9 +140,9 @@ def measure_tstr(size: int, seed: int = 0) -> dict:
     }
 
 
-def _prompts(n: int, offset: int = 0) -> list[str]:
+def _prompts(n: int) -> list[str]:
     body = (FILLER * (PROMPT_BYTES // len(FILLER) + 1))[:PROMPT_BYTES]
-    return [f"Request {offset + i}. {body}" for i in range(n)]
+    return [f"Request {i}. {body}" for i in range(n)]
 
 
 def measure_batch(

@@ -350,6 +350,19 @@ class AnthropicBatchBackend(AnthropicBackend):
         )
         return batch.id
 
+    @staticmethod
+    def _stream_error(exc: Exception, batch_id: str) -> LLMError:
+        """The error for a results stream that broke: the SDK's own errors translated, a dropped
+        connection (not wrapped by the SDK while a body is iterated) or a line cut short (the
+        SDK's JSON decoder fails on it) retryable."""
+        import anthropic
+
+        if isinstance(exc, anthropic.AnthropicError):
+            return translate_error(exc)
+        if isinstance(exc, ValueError):
+            return RetryableError(f"malformed line in Message Batch {batch_id} results: {exc}")
+        return RetryableError(f"connection error while reading Message Batch {batch_id} results: {exc}")
+
     def _collect(self, batch_id, missing, cache, fresh, failed, stage, log) -> None:
         import anthropic
 
@@ -378,36 +391,25 @@ class AnthropicBatchBackend(AnthropicBackend):
                 key, result = item.custom_id, item.result
                 if key in fresh:
                     continue
-                if key not in missing:
-                    # a resumed batch's request this stage no longer asks for: paid for, so kept
-                    if result.type == "succeeded":
-                        group.append((key, self.name, self.model, self.to_response(result.message)))
-                    continue
                 if result.type == "succeeded":
+                    # stored even when this stage no longer asks for it (a resumed batch): paid for
                     response = self.to_response(result.message)
                     group.append((key, self.name, self.model, response))
-                    fresh[key] = response
-                    failed.pop(key, None)
+                    if key in missing:
+                        fresh[key] = response
+                        failed.pop(key, None)
                     if len(group) >= self.store_every:
                         cache.put_many(group)
                         group = []
-                else:
+                elif key in missing:
                     detail = getattr(getattr(result, "error", None), "error", None)
                     failed[key] = f"{result.type}" + (
                         f": {getattr(detail, 'message', detail)}" if detail else ""
                     )
                     problems.append(failed[key])
-        except anthropic.AnthropicError as exc:  # the stream broke midway: keep what was read
-            cache.put_many(group)
-            raise translate_error(exc) from exc
-        except transport_errors() as exc:  # a dropped connection mid-stream: not wrapped by the SDK
-            cache.put_many(group)
-            raise RetryableError(
-                f"connection error while reading Message Batch {batch_id} results: {exc}"
-            ) from exc
-        except ValueError as exc:  # a line cut short: the SDK's JSON decoder fails on it
-            cache.put_many(group)
-            raise RetryableError(f"malformed line in Message Batch {batch_id} results: {exc}") from exc
+        except (anthropic.AnthropicError, ValueError, *transport_errors()) as exc:
+            cache.put_many(group)  # the stream broke midway: keep what was read
+            raise self._stream_error(exc, batch_id) from exc
         finally:
             close = getattr(results, "close", None)  # the HTTP response, if not read to its end
             if close is not None:

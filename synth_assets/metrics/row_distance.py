@@ -81,7 +81,6 @@ class _MissingValues:
     the pairs involving a missing value (one side missing: 1; both: 0)."""
 
     column: int  # index among the clean columns
-    fill: float
     q_missing: torch.Tensor  # (n_q,) bool
     r_missing_rows: torch.Tensor  # indices of reference rows with the value missing
     r_present: torch.Tensor  # (n_r,) float64: 1 where the reference value is present
@@ -135,7 +134,6 @@ def _encode(queries: pd.DataFrame, reference: pd.DataFrame, spans: dict[str, flo
                     missing_values.append(
                         _MissingValues(
                             column=len(clean_q),
-                            fill=0.0,
                             q_missing=torch.from_numpy(q_nan),
                             r_missing_rows=torch.from_numpy(np.flatnonzero(r_nan)),
                             r_present=torch.from_numpy((~r_nan).astype(np.float64)),
@@ -208,15 +206,16 @@ def _block_distance_sums(enc: _Encoded, lo: int, hi: int) -> torch.Tensor:
             total[rows - lo] -= excess.sub_(1.0).clamp_(min=0.0)
     for m in enc.missing:
         if len(m.r_missing_rows):
-            # the search added min(|x - fill|, 1) for a missing reference value: 1 if x is present
+            # the search added min(|x - 0|, 1) (the fill is 0) for a missing reference value: 1 if x
+            # is present
             x = enc.clean_q[lo:hi, m.column]
             present = (~m.q_missing[lo:hi]).to(torch.float64)
-            total[:, m.r_missing_rows] += (present - (x - m.fill).abs().clamp_(max=1.0)).unsqueeze(1)
+            total[:, m.r_missing_rows] += (present - x.abs().clamp_(max=1.0)).unsqueeze(1)
         rows = torch.nonzero(m.q_missing[lo:hi]).flatten()
         if len(rows):
-            # it added min(|fill - y|, 1) for a missing query value: 1 if y is present
+            # it added min(|0 - y|, 1) for a missing query value: 1 if y is present
             y = enc.clean_r[:, m.column]
-            total[rows] += ((1.0 - (m.fill - y).abs().clamp_(max=1.0)) * m.r_present).unsqueeze(0)
+            total[rows] += ((1.0 - y.abs().clamp_(max=1.0)) * m.r_present).unsqueeze(0)
     for q, r, span in enc.slow_numeric:
         qb = torch.from_numpy(q[lo:hi]).unsqueeze(1)
         rb = torch.from_numpy(r).unsqueeze(0)

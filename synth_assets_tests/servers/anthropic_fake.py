@@ -806,12 +806,11 @@ class FakeAnthropicServer:
             buffer: list[bytes] = []
             buffered = 0
             for index, item in enumerate(items):
+                line = (json.dumps(item) + "\n").encode()
                 if limit is not None and index >= limit:
                     if kind == "torn":
-                        line = (json.dumps(item) + "\n").encode()
                         buffer.append(line[: len(line) // 2])
                     break
-                line = (json.dumps(item) + "\n").encode()
                 buffer.append(line)
                 buffered += len(line)
                 if buffered >= RESULTS_CHUNK:
